@@ -1,0 +1,123 @@
+//! The operations behind the `ndp` subcommands, as library functions so tests run them as `main` does.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::{self, ClusterUse, Database};
+use crate::state::AppState;
+
+/// Applies the migrations and, on an empty database, loads the reference facts.
+pub async fn prepare_database(pool: &PgPool, config: &Config) -> anyhow::Result<()> {
+    db::migrate(pool).await?;
+    if config.auto_seed && crate::seed::is_empty(pool).await? {
+        let report = crate::seed::load_reference(pool).await?;
+        tracing::info!(%report, "empty database seeded with the reference facts");
+    }
+    Ok(())
+}
+
+/// Runs the portal until Ctrl-C or SIGTERM: database (embedded unless `DATABASE_URL`), migrations,
+/// first-start seed, then HTTP. Prints the address it serves on standard output.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let lock = if config.database_url.is_none() { Some(PidLock::acquire(&config.data_dir)?) } else { None };
+    let database = Database::connect(&config, ClusterUse::Serve).await?;
+    let served = serve_on(&database.pool, config).await;
+    database.shutdown().await;
+    drop(lock);
+    served
+}
+
+async fn serve_on(pool: &PgPool, config: Config) -> anyhow::Result<()> {
+    prepare_database(pool, &config).await?;
+    let listener = TcpListener::bind(config.bind).await.with_context(|| format!("could not listen on {}", config.bind))?;
+    let bound = listener.local_addr()?;
+    let url = config.public_url(bound);
+    let app = crate::app(AppState::new(pool.clone(), config));
+    tracing::info!(%bound, "serving");
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "ndp is serving at {url}  (Ctrl-C stops it)")?;
+    stdout.flush()?;
+    drop(stdout);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
+    tracing::info!("stopped serving; in-flight requests finished");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// Runs `work` against the database (embedded or `DATABASE_URL`), then releases it.
+pub async fn with_database<T, F>(config: &Config, work: impl FnOnce(PgPool) -> F) -> anyhow::Result<T>
+where
+    F: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let database = Database::connect(config, ClusterUse::Tool).await?;
+    let result = work(database.pool.clone()).await;
+    database.shutdown().await;
+    result
+}
+
+/// A file in the data directory naming the process that serves from it, so two portals never
+/// share one embedded cluster.
+#[derive(Debug)]
+pub struct PidLock {
+    path: PathBuf,
+}
+
+impl PidLock {
+    /// Takes the lock, or explains which process holds it.
+    pub fn acquire(data_dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(data_dir).with_context(|| format!("could not create {}", data_dir.display()))?;
+        let path = data_dir.join("ndp.pid");
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Ok(pid) = text.trim().parse::<u32>()
+            && pid != std::process::id()
+            && Path::new(&format!("/proc/{pid}")).exists()
+        {
+            anyhow::bail!(
+                "another ndp process (pid {pid}) is serving from {}; stop it first or set NDP_DATA_DIR to another directory",
+                data_dir.display()
+            );
+        }
+        std::fs::write(&path, std::process::id().to_string()).with_context(|| format!("could not write {}", path.display()))?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for PidLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -1,0 +1,267 @@
+//! Legal documents, news, recognition decisions and criteria frameworks.
+
+use sqlx::PgExecutor;
+use time::{Date, OffsetDateTime};
+
+use crate::domain::text::contains_pattern;
+
+/// A legal document as listed and shown.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Row id.
+    pub id: i64,
+    /// Slug.
+    pub slug: String,
+    /// Number, e.g. `186/QĐ-BTTTT`.
+    pub number: String,
+    /// Title.
+    pub title: String,
+    /// Stored document type.
+    pub doc_type: String,
+    /// Issuing body.
+    pub issuer: String,
+    /// Date of issue.
+    pub issued_on: Option<Date>,
+    /// Signer.
+    pub signer: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Link to the full text.
+    pub url: Option<String>,
+    /// Citations.
+    pub sources: Vec<String>,
+}
+
+/// Every document, newest first.
+pub async fn documents(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Document>> {
+    sqlx::query_as!(
+        Document,
+        "select id, slug, number, title, doc_type, issuer, issued_on, signer, summary, url, sources
+         from documents order by issued_on desc nulls last, number"
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A document by slug.
+pub async fn document(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Document>> {
+    sqlx::query_as!(
+        Document,
+        "select id, slug, number, title, doc_type, issuer, issued_on, signer, summary, url, sources
+         from documents where slug = $1",
+        slug
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A published news article.
+#[derive(Debug, Clone)]
+pub struct News {
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Markdown body.
+    pub body: Option<String>,
+    /// Publication time.
+    pub published_at: OffsetDateTime,
+    /// Citations.
+    pub sources: Vec<String>,
+}
+
+/// Published news, newest first.
+pub async fn news(db: impl PgExecutor<'_>, limit: i64) -> sqlx::Result<Vec<News>> {
+    sqlx::query_as!(
+        News,
+        r#"select slug, title, summary, body, published_at as "published_at!", sources
+           from news where published_at is not null and published_at <= now()
+           order by published_at desc, id desc limit $1"#,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A published news article by slug (drafts and future articles are not found).
+pub async fn news_item(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<News>> {
+    sqlx::query_as!(
+        News,
+        r#"select slug, title, summary, body, published_at as "published_at!", sources
+           from news where slug = $1 and published_at is not null and published_at <= now()"#,
+        slug
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A recognition (or revocation) decision in the public register.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    /// Permalink slug.
+    pub slug: String,
+    /// Stored kind.
+    pub kind: String,
+    /// Decision number, when known.
+    pub number: Option<String>,
+    /// Date, when known.
+    pub decided_on: Option<Date>,
+    /// Year, when only the year is known.
+    pub decided_year: Option<i16>,
+    /// Title.
+    pub title: Option<String>,
+    /// Note.
+    pub note: Option<String>,
+    /// Platform slug.
+    pub platform_slug: String,
+    /// Platform name.
+    pub platform_name: String,
+    /// Platform English name.
+    pub platform_name_en: Option<String>,
+    /// Citations.
+    pub sources: Vec<String>,
+}
+
+/// The register: every decision, newest first; `slug` narrows it to one.
+pub async fn decisions(db: impl PgExecutor<'_>, slug: Option<&str>, platform_id: Option<i64>) -> sqlx::Result<Vec<Decision>> {
+    sqlx::query_as!(
+        Decision,
+        r#"select d.slug, d.kind, d.number, d.decided_on, d.decided_year, d.title, d.note,
+                  p.slug as platform_slug, p.name as platform_name, p.name_en as platform_name_en, d.sources
+           from decisions d join platforms p on p.id = d.platform_id
+           where ($1::text is null or d.slug = $1) and ($2::bigint is null or d.platform_id = $2)
+           order by coalesce(d.decided_on, make_date(d.decided_year, 1, 1)) desc nulls last, ndp_fold(p.name)"#,
+        slug,
+        platform_id
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// A criteria framework with its groups and criteria, for the document that issued it.
+#[derive(Debug, Clone)]
+pub struct Framework {
+    /// Code, e.g. `578-2022`.
+    pub code: String,
+    /// Title.
+    pub title: String,
+    /// English title.
+    pub title_en: Option<String>,
+    /// Groups in order.
+    pub groups: Vec<CriteriaGroup>,
+}
+
+/// A group of criteria.
+#[derive(Debug, Clone)]
+pub struct CriteriaGroup {
+    /// Position in the framework.
+    pub position: i32,
+    /// Title.
+    pub title: String,
+    /// English title.
+    pub title_en: Option<String>,
+    /// Criteria in order: (title, English title, evidence required).
+    pub criteria: Vec<(String, Option<String>, Option<String>)>,
+}
+
+/// Frameworks issued by a document.
+pub async fn frameworks_of(db: impl PgExecutor<'_>, document_id: i64) -> sqlx::Result<Vec<Framework>> {
+    let rows = sqlx::query!(
+        r#"select f.id as framework_id, f.code, f.title as framework_title, f.title_en as framework_title_en,
+                  g.id as "group_id?", g.position as "group_position?", g.title as "group_title?", g.title_en as group_title_en,
+                  c.title as "criterion_title?", c.title_en as criterion_title_en, c.evidence_required
+           from criteria_frameworks f
+           left join criteria_groups g on g.framework_id = f.id
+           left join criteria c on c.group_id = g.id
+           where f.document_id = $1
+           order by f.id, g.position, c.position"#,
+        document_id
+    )
+    .fetch_all(db)
+    .await?;
+    let mut frameworks: Vec<(i64, Framework)> = Vec::new();
+    for r in rows {
+        if frameworks.last().is_none_or(|(id, _)| *id != r.framework_id) {
+            let framework = Framework { code: r.code, title: r.framework_title, title_en: r.framework_title_en, groups: Vec::new() };
+            frameworks.push((r.framework_id, framework));
+        }
+        let Some((_, framework)) = frameworks.last_mut() else { continue };
+        let (Some(position), Some(title)) = (r.group_position, r.group_title) else { continue };
+        if framework.groups.last().is_none_or(|g| g.position != position) {
+            framework.groups.push(CriteriaGroup { position, title, title_en: r.group_title_en, criteria: Vec::new() });
+        }
+        if let (Some(group), Some(criterion)) = (framework.groups.last_mut(), r.criterion_title) {
+            group.criteria.push((criterion, r.criterion_title_en, r.evidence_required));
+        }
+    }
+    Ok(frameworks.into_iter().map(|(_, f)| f).collect())
+}
+
+/// Headline figures for the home page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Platforms in the catalogue.
+    pub platforms: i64,
+    /// National platforms.
+    pub national: i64,
+    /// Recognised platforms.
+    pub recognised: i64,
+    /// Agencies.
+    pub agencies: i64,
+    /// Enterprises.
+    pub enterprises: i64,
+    /// Legal documents.
+    pub documents: i64,
+}
+
+/// Counts the catalogue.
+pub async fn counts(db: impl PgExecutor<'_>) -> sqlx::Result<Counts> {
+    sqlx::query_as!(
+        Counts,
+        r#"select (select count(*) from platforms) as "platforms!",
+                  (select count(*) from platforms where kind = 'national') as "national!",
+                  (select count(*) from platforms where recognition = 'recognised') as "recognised!",
+                  (select count(*) from agencies) as "agencies!",
+                  (select count(*) from enterprises) as "enterprises!",
+                  (select count(*) from documents) as "documents!""#
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// A hit of the site-wide search in documents or news.
+#[derive(Debug, Clone)]
+pub struct TextHit {
+    /// `document` or `news`.
+    pub section: String,
+    /// Slug.
+    pub slug: String,
+    /// Title (with the number for documents).
+    pub title: String,
+    /// Summary.
+    pub summary: Option<String>,
+}
+
+/// Documents and news whose folded text contains every word (plain SQL until the search index).
+pub async fn search_text(db: impl PgExecutor<'_>, words: &[String], limit: i64) -> sqlx::Result<Vec<TextHit>> {
+    let patterns: Vec<String> = words.iter().map(|w| contains_pattern(w)).collect();
+    sqlx::query_as!(
+        TextHit,
+        r#"select section as "section!", slug as "slug!", title as "title!", summary from (
+             select 'document' as section, slug, number || ' — ' || title as title, summary,
+                    ndp_fold(concat_ws(' ', number, title, summary, issuer)) as folded, issued_on::timestamptz as at
+             from documents
+             union all
+             select 'news', slug, title, summary, ndp_fold(concat_ws(' ', title, summary, body)), published_at
+             from news where published_at is not null and published_at <= now()
+           ) t
+           where folded like all($1::text[])
+           order by at desc nulls last limit $2"#,
+        &patterns,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}

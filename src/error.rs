@@ -1,0 +1,106 @@
+//! `AppError`, the one error type of request handlers, and how each error becomes a response.
+//!
+//! An error response carries an [`ErrorPage`] extension and no body; the `render_errors`
+//! middleware (in `routes`) turns it into the HTML error page in the visitor's language, with the
+//! request id. Server errors are logged once, here, inside the request's span.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Result of a handler.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// What went wrong while answering a request.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The page or record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The request could not be understood; the text is safe to show.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// A database error.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Any other server-side failure.
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Marker put on error responses so the error-page middleware knows what to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorPage {
+    /// The status the page is rendered with.
+    pub status: StatusCode,
+    /// A translation key for the explanation shown to the visitor.
+    pub message_key: &'static str,
+}
+
+impl AppError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound | Self::Database(sqlx::Error::RowNotFound) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Database(e) if is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self.status() {
+            StatusCode::NOT_FOUND => "error.not_found",
+            StatusCode::BAD_REQUEST => "error.bad_request",
+            StatusCode::SERVICE_UNAVAILABLE => "error.unavailable",
+            _ => "error.internal",
+        }
+    }
+}
+
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        error_response(status, self.message_key())
+    }
+}
+
+/// An empty response marked for the error-page middleware.
+pub fn error_response(status: StatusCode, message_key: &'static str) -> Response {
+    let mut response = status.into_response();
+    response.extensions_mut().insert(ErrorPage { status, message_key });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_the_right_status() {
+        let cases = [
+            (AppError::NotFound, StatusCode::NOT_FOUND),
+            (AppError::Database(sqlx::Error::RowNotFound), StatusCode::NOT_FOUND),
+            (AppError::BadRequest("x"), StatusCode::BAD_REQUEST),
+            (AppError::Database(sqlx::Error::PoolTimedOut), StatusCode::SERVICE_UNAVAILABLE),
+            (AppError::Internal(anyhow::anyhow!("boom")), StatusCode::INTERNAL_SERVER_ERROR),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.status(), status, "{error}");
+        }
+    }
+
+    #[test]
+    fn error_responses_carry_the_page_marker_and_no_cause() {
+        let response = AppError::Internal(anyhow::anyhow!("secret cause")).into_response();
+        let page = response.extensions().get::<ErrorPage>().copied().unwrap();
+        assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(page.message_key, "error.internal");
+    }
+}

@@ -1,0 +1,108 @@
+//! The one translation mechanism: Vietnamese by default, English on request.
+//!
+//! The language is per request (query `?lang=`, then the `ndp_lang` cookie); nothing sets a
+//! process-wide locale. Texts live in `src/locales/*.yml`.
+
+/// Name of the cookie that remembers the chosen language.
+pub const LANG_COOKIE: &str = "ndp_lang";
+
+/// A language the portal is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// Vietnamese, the default.
+    #[default]
+    Vi,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Every language, in the order the switcher shows them.
+    pub const ALL: [Self; 2] = [Self::Vi, Self::En];
+
+    /// The language code, as used in `lang=` and `<html lang>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Vi => "vi",
+            Self::En => "en",
+        }
+    }
+
+    /// Parses a language code.
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim() {
+            "vi" => Some(Self::Vi),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// The translation of `key` in this language (the key itself when it has none).
+    pub fn t(self, key: &str) -> String {
+        rust_i18n::t!(key, locale = self.code()).into_owned()
+    }
+
+    /// The translation of `key` with `%{name}` placeholders filled in.
+    pub fn t_with(self, key: &str, args: &[(&str, &str)]) -> String {
+        args.iter().fold(self.t(key), |text, (name, value)| text.replace(&format!("%{{{name}}}"), value))
+    }
+
+    /// Whether `key` has a translation in this language.
+    pub fn has(self, key: &str) -> bool {
+        crate::_rust_i18n_try_translate(self.code(), key).is_some()
+    }
+
+    /// A date in this language's usual form (`07/10/2022` or `7 Oct 2022`).
+    pub fn date(self, date: time::Date) -> String {
+        match self {
+            Self::Vi => format!("{:02}/{:02}/{}", date.day(), u8::from(date.month()), date.year()),
+            Self::En => format!("{} {} {}", date.day(), &date.month().to_string()[..3], date.year()),
+        }
+    }
+
+    /// A whole number with the language's thousands separator.
+    pub fn number(self, n: i64) -> String {
+        let sep = match self {
+            Self::Vi => '.',
+            Self::En => ',',
+        };
+        let digits = n.unsigned_abs().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        if n < 0 {
+            out.push('-');
+        }
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_translate_the_portal_name() {
+        assert!(Lang::Vi.t("site.name").contains("nền tảng số"));
+        assert!(Lang::En.t("site.name").contains("Digital Platforms"));
+    }
+
+    #[test]
+    fn numbers_and_dates_follow_the_language() {
+        assert_eq!(Lang::Vi.number(65_000_000), "65.000.000");
+        assert_eq!(Lang::En.number(1234), "1,234");
+        assert_eq!(Lang::En.number(-5), "-5");
+        let d = time::macros::date!(2022 - 10 - 07);
+        assert_eq!(Lang::Vi.date(d), "07/10/2022");
+        assert_eq!(Lang::En.date(d), "7 Oct 2022");
+    }
+
+    #[test]
+    fn placeholders_are_filled() {
+        assert_eq!(Lang::En.t_with("catalogue.count", &[("count", "3")]), "3 platforms");
+    }
+}

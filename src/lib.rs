@@ -1,0 +1,36 @@
+//! ndp: the National Digital Platforms Portal of Vietnam (Cổng thông tin nền tảng số quốc gia).
+//!
+//! The library holds the whole portal; the `ndp` binary only parses the command line and calls it.
+
+/// Static files served under content-hashed names.
+pub mod assets;
+/// Command-line operations shared by the binary and the tests (serve, migrate, seed).
+pub mod cli;
+/// Every environment variable, read once.
+pub mod config;
+/// All SQL: connection, migrations, queries.
+pub mod db;
+/// Domain vocabulary and validation, free of web and database types.
+pub mod domain;
+/// The embedded PostgreSQL cluster used when no `DATABASE_URL` is given.
+pub mod embedded_pg;
+/// `AppError` and how errors become responses.
+pub mod error;
+/// Request extractors: page context (language, layout data).
+pub mod extract;
+/// Translations and per-request language.
+pub mod i18n;
+/// Markdown rendering with sanitising.
+pub mod markdown;
+/// The route table and the handlers.
+pub mod routes;
+/// Loading the reference facts (`seed/`) and generating synthetic catalogues.
+pub mod seed;
+/// Shared application state.
+pub mod state;
+/// Logging set-up.
+pub mod telemetry;
+
+pub use routes::app;
+
+rust_i18n::i18n!("src/locales", fallback = "vi");

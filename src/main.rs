@@ -1,0 +1,86 @@
+//! The `ndp` binary: with no arguments it runs the portal; subcommands are for operators.
+
+use clap::{Parser, Subcommand};
+use ndp::cli;
+use ndp::config::Config;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "ndp", version, about = "Cổng thông tin nền tảng số quốc gia — National Digital Platforms Portal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default): database, migrations, first-start seed, HTTP server.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Load the reference facts from seed/ (running it again changes nothing).
+    Seed {
+        /// Instead, generate this many clearly marked synthetic platforms for load and search tests.
+        #[arg(long, value_name = "N")]
+        synthetic: Option<u32>,
+        /// Allow synthetic data in a database that holds real data (users, contributions).
+        #[arg(long, requires = "synthetic")]
+        force: bool,
+    },
+    /// Print the connection URL of the embedded cluster (for psql, pg_dump), starting it if needed.
+    DbUrl,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    ndp::telemetry::init();
+    let args = Cli::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "ndp: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match args.command.unwrap_or(Command::Serve) {
+        Command::Serve => cli::serve(config).await,
+        Command::Migrate => {
+            cli::with_database(&config, |pool| async move { ndp::db::migrate(&pool).await }).await?;
+            say("migrations applied")
+        }
+        Command::Seed { synthetic: None, .. } => {
+            let report = cli::with_database(&config, |pool| async move {
+                ndp::db::migrate(&pool).await?;
+                ndp::seed::load_reference(&pool).await
+            })
+            .await?;
+            say(&format!("reference facts loaded: {report}"))
+        }
+        Command::Seed { synthetic: Some(n), force } => {
+            let made = cli::with_database(&config, |pool| async move {
+                ndp::db::migrate(&pool).await?;
+                ndp::seed::synthetic::generate(&pool, n, force).await
+            })
+            .await?;
+            say(&format!("{made} synthetic platforms generated (marked \"dữ liệu mẫu\")"))
+        }
+        Command::DbUrl => {
+            if let Some(url) = &config.database_url {
+                return say(url);
+            }
+            let cluster = ndp::embedded_pg::EmbeddedPg::new(&config.data_dir, config.pg_bindir.as_deref(), &config.pg_system_user)?;
+            cluster.start().await?;
+            say(&cluster.url(ndp::embedded_pg::DATABASE))
+        }
+    }
+}
+
+fn say(text: &str) -> anyhow::Result<()> {
+    writeln!(std::io::stdout(), "{text}")?;
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! The catalogue (`/platforms`) and the platform page (`/platforms/{slug}`).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use super::view::{Fact, Link, Pager, Source, clean_query, sources};
+use crate::db::catalogue::{self, Facets, Filter, LinkedEnterprise, NeedGroupRef, PAGE_SIZE, PlatformCard, PlatformDetail, Sort};
+use crate::db::content::{self, Decision};
+use crate::domain::Slug;
+use crate::domain::platform::{DecisionKind, EnterpriseRole, Kind, Pillar, Status};
+use crate::error::{AppError, AppResult};
+use crate::extract::{Layout, PageCtx};
+use crate::i18n::Lang;
+
+/// The catalogue's query parameters, all optional and read leniently: an unknown value is ignored.
+#[derive(Debug, Default, Deserialize)]
+pub struct CatalogueParams {
+    q: Option<String>,
+    kind: Option<String>,
+    need: Option<String>,
+    agency: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platforms/list.html")]
+pub struct CataloguePage {
+    layout: Layout,
+    q: String,
+    q_truncated: bool,
+    kind: String,
+    need: String,
+    agency: String,
+    status: String,
+    sort: Sort,
+    pager: Pager,
+    total: i64,
+    platforms: Vec<PlatformCard>,
+    facets: Facets,
+}
+
+impl CataloguePage {
+    fn href(&self, page: impl std::borrow::Borrow<i64>) -> String {
+        let page = *page.borrow();
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (key, value) in [("q", &self.q), ("kind", &self.kind), ("need", &self.need), ("agency", &self.agency), ("status", &self.status)]
+        {
+            if !value.is_empty() {
+                pairs.push((key, value.clone()));
+            }
+        }
+        if self.sort != Sort::default() {
+            pairs.push(("sort", self.sort.as_str().to_owned()));
+        }
+        if page > 1 {
+            pairs.push(("page", page.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        if query.is_empty() { "/platforms".to_owned() } else { format!("/platforms?{query}") }
+    }
+
+    fn has_filters(&self) -> bool {
+        !(self.q.is_empty() && self.kind.is_empty() && self.need.is_empty() && self.agency.is_empty() && self.status.is_empty())
+    }
+
+    fn vocabulary_label(&self, key: &str, value: &str) -> String {
+        self.layout.t(&format!("{key}.{value}"))
+    }
+}
+
+/// `/platforms`: filters with counts, sort, pagination.
+pub async fn list_platforms(
+    PageCtx(layout): PageCtx,
+    State(pool): State<PgPool>,
+    Query(params): Query<CatalogueParams>,
+) -> AppResult<CataloguePage> {
+    let (q, q_truncated) = clean_query(params.q.as_deref());
+    let slug_param = |v: &Option<String>| v.as_deref().and_then(Slug::parse).map(|s| s.as_str().to_owned());
+    let filter = Filter {
+        words: Filter::words_of(&q),
+        kind: params.kind.as_deref().and_then(Kind::parse),
+        need: slug_param(&params.need),
+        agency: slug_param(&params.agency),
+        status: params.status.as_deref().and_then(Status::parse),
+    };
+    let sort = Sort::parse(params.sort.as_deref().unwrap_or(""));
+    let page = params.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 10_000);
+    let ((platforms, total), facets) = tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
+    Ok(CataloguePage {
+        layout,
+        q,
+        q_truncated,
+        kind: filter.kind.map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        need: filter.need.unwrap_or_default(),
+        agency: filter.agency.unwrap_or_default(),
+        status: filter.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        sort,
+        pager: Pager::new(page, total, PAGE_SIZE),
+        total,
+        platforms,
+        facets,
+    })
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "platforms/show.html")]
+pub struct PlatformPage {
+    layout: Layout,
+    p: PlatformDetail,
+    enterprises: Vec<LinkedEnterprise>,
+    need_groups: Vec<NeedGroupRef>,
+    decisions: Vec<Decision>,
+    /// Sanitised by `markdown::render`.
+    description_html: Option<String>,
+    sources: Vec<Source>,
+}
+
+impl PlatformPage {
+    fn facts(&self) -> Vec<Fact> {
+        let lang = self.layout.lang;
+        let p = &self.p;
+        let label = |key: Option<&'static str>| key.map(|k| lang.t(k));
+        let yes_no = |v: Option<bool>| v.map(|b| lang.t(if b { "common.answer_yes" } else { "common.answer_no" }));
+        let agency = |a: &Option<(String, String, Option<String>)>| {
+            a.iter().map(|(slug, name, en)| Link::internal(format!("/agencies/{slug}"), self.layout.pick(name, en).to_owned())).collect()
+        };
+        let status = match (p.status.as_deref().and_then(Status::parse), p.recognition.as_deref().and_then(Status::parse)) {
+            (None, None) => None,
+            (a, b) => Some([a, b].into_iter().flatten().map(|s| lang.t(s.label_key())).collect::<Vec<_>>().join(" · ")),
+        };
+        let apps: Vec<Link> = [&p.android_url, &p.ios_url].into_iter().flatten().filter_map(|u| Link::external(u)).collect();
+        let plan = p
+            .action_plan
+            .iter()
+            .map(|(slug, number, title, _)| Link::internal(format!("/documents/{slug}"), format!("{number} — {title}")))
+            .collect();
+        let users = p.reported_users.map(|n| {
+            let mut text = lang.number(n);
+            if let Some(as_of) = p.reported_users_as_of {
+                text.push_str(&format!(" ({} {})", lang.t("platform.as_of"), lang.date(as_of)));
+            }
+            if let Some(note) = &p.reported_users_note {
+                text.push_str(&format!(" — {note}"));
+            }
+            text
+        });
+        vec![
+            Fact::text(lang, "platform.kind", label(Kind::parse(&p.kind).map(Kind::label_key))),
+            Fact::text(lang, "platform.pillar", label(p.pillar.as_deref().and_then(Pillar::parse).map(Pillar::label_key))),
+            Fact::text(lang, "platform.status", status),
+            Fact::links(lang, "platform.host_agency", agency(&p.host_agency)),
+            Fact::links(lang, "platform.focal_unit", agency(&p.focal_unit)),
+            self.enterprises_fact(),
+            Fact::links(
+                lang,
+                "platform.need_groups",
+                self.need_groups
+                    .iter()
+                    .map(|n| Link::internal(format!("/platforms?need={}", n.slug), self.layout.pick(&n.name, &n.name_en).to_owned()))
+                    .collect(),
+            ),
+            Fact::links(lang, "platform.action_plan", plan),
+            Fact::links(lang, "platform.website", p.website.iter().filter_map(|u| Link::external(u)).collect()),
+            Fact::links(lang, "platform.apps", apps),
+            Fact::text(lang, "platform.languages", (!p.languages.is_empty()).then(|| p.languages.join(", "))),
+            Fact::links(lang, "platform.accessibility", p.accessibility_url.iter().filter_map(|u| Link::external(u)).collect()),
+            Fact::text(lang, "platform.data_in_vietnam", yes_no(p.data_in_vietnam)),
+            Fact::text(lang, "platform.security_level", p.security_level.map(|l| l.to_string())),
+            Fact::text(lang, "platform.ndxp", yes_no(p.ndxp_connected)),
+            Fact::text(lang, "platform.reported_users", users),
+            Fact::text(lang, "platform.appendix_number", p.appendix_number.map(|n| n.to_string())),
+            Fact::text(lang, "platform.last_confirmed", p.last_confirmed_at.map(|t| lang.date(t.date()))),
+        ]
+    }
+
+    fn enterprises_fact(&self) -> Fact {
+        let lang = self.layout.lang;
+        let links = self
+            .enterprises
+            .iter()
+            .map(|e| {
+                let role = EnterpriseRole::parse(&e.role).map(|r| lang.t(r.label_key())).unwrap_or_else(|| e.role.clone());
+                Link::internal(format!("/enterprises/{}", e.slug), format!("{} ({role})", e.name))
+            })
+            .collect();
+        Fact::links(lang, "platform.enterprises", links)
+    }
+
+    fn kind_label(&self) -> String {
+        Kind::parse(&self.p.kind).map(|k| self.layout.t(k.label_key())).unwrap_or_default()
+    }
+
+    fn decision_kind_key(&self, d: &Decision) -> &'static str {
+        DecisionKind::parse(&d.kind).map_or("common.unknown", DecisionKind::label_key)
+    }
+
+    fn decision_date(&self, d: &Decision) -> String {
+        decision_date(self.layout.lang, d)
+    }
+
+    /// schema.org description of the platform, as JSON safe inside a `<script>` element.
+    fn json_ld(&self) -> String {
+        let p = &self.p;
+        let mut value = serde_json::json!({
+            "@context": "https://schema.org",
+            "@type": "SoftwareApplication",
+            "name": p.name,
+            "alternateName": p.short_name,
+            "description": p.summary,
+            "applicationCategory": "GovernmentApplication",
+            "url": p.website,
+            "inLanguage": p.languages,
+        });
+        if let Some((_, name, _)) = &p.host_agency {
+            value["provider"] = serde_json::json!({ "@type": "GovernmentOrganization", "name": name });
+        }
+        if !self.enterprises.is_empty() {
+            value["author"] = self.enterprises.iter().map(|e| serde_json::json!({ "@type": "Organization", "name": e.name })).collect();
+        }
+        if let Some(obj) = value.as_object_mut() {
+            obj.retain(|_, v| !v.is_null());
+        }
+        value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    }
+}
+
+/// The date of a decision as known: full date, or the year alone.
+pub fn decision_date(lang: Lang, d: &Decision) -> String {
+    match (d.decided_on, d.decided_year) {
+        (Some(date), _) => lang.date(date),
+        (None, Some(year)) => lang.t_with("recognition.in_year", &[("year", &year.to_string())]),
+        (None, None) => lang.t("common.unknown"),
+    }
+}
+
+/// `/platforms/{slug}`: every field, linked agencies and enterprises, decisions, JSON-LD.
+pub async fn show_platform(PageCtx(layout): PageCtx, State(pool): State<PgPool>, Path(slug): Path<String>) -> AppResult<PlatformPage> {
+    let slug = Slug::parse(&slug).ok_or(AppError::NotFound)?;
+    let p = catalogue::find(&pool, slug.as_str()).await?.ok_or(AppError::NotFound)?;
+    let (enterprises, need_groups, decisions) = tokio::try_join!(
+        catalogue::enterprises_of(&pool, p.id),
+        catalogue::need_groups_of(&pool, p.id),
+        content::decisions(&pool, None, Some(p.id)),
+    )?;
+    let description_html = p.description.as_deref().filter(|d| !d.trim().is_empty()).map(crate::markdown::render);
+    let sources = sources(&p.sources);
+    Ok(PlatformPage { layout, p, enterprises, need_groups, decisions, description_html, sources })
+}

@@ -1,0 +1,187 @@
+//! THE route table of the portal, and the layers every request passes through.
+
+mod catalogue;
+mod content;
+mod directory;
+mod home;
+mod ops;
+mod search;
+mod view;
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::{ErrorPage, error_response};
+use crate::extract::Layout;
+use crate::i18n::{LANG_COOKIE, Lang};
+use crate::state::AppState;
+
+/// Largest request body accepted anywhere (forms; uploads get their own limit).
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// Content-Security-Policy: no inline scripts or styles, nothing from other origins.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Builds the whole application: routes, then layers.
+pub fn app(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    Router::new()
+        .route("/", get(home::show_home))
+        .route("/platforms", get(catalogue::list_platforms))
+        .route("/platforms/{slug}", get(catalogue::show_platform))
+        .route("/search", get(search::search))
+        .route("/agencies", get(directory::list_agencies))
+        .route("/agencies/{slug}", get(directory::show_agency))
+        .route("/enterprises", get(directory::list_enterprises))
+        .route("/enterprises/{slug}", get(directory::show_enterprise))
+        .route("/documents", get(content::list_documents))
+        .route("/documents/{slug}", get(content::show_document))
+        .route("/news", get(content::list_news))
+        .route("/news/{slug}", get(content::show_news))
+        .route("/recognitions", get(content::list_recognitions))
+        .route("/recognitions/{slug}", get(content::show_recognition))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/robots.txt", get(ops::robots))
+        .route("/static/{*file}", get(ops::static_file))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", request.id = %id, method = %req.method(), path = %req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CompressionLayer::new().quality(CompressionLevel::Fastest).br(false))
+                .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+                .layer(security_header(header::CONTENT_SECURITY_POLICY, CSP))
+                .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
+                .layer(security_header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"))
+                .layer(middleware::from_fn(negotiate_lang))
+                .layer(middleware::from_fn(render_errors))
+                .layer(CatchPanicLayer::custom(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "error.internal")))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        )
+}
+
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "error.not_found")
+}
+
+/// Picks the page language (`?lang=`, then the cookie, then Vietnamese) and remembers an explicit choice.
+async fn negotiate_lang(mut req: Request, next: Next) -> Response {
+    let from_query = req
+        .uri()
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang"))
+        .and_then(|(_, v)| Lang::parse(&v));
+    let jar = CookieJar::from_headers(req.headers());
+    let from_cookie = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value()));
+    req.extensions_mut().insert(from_query.or(from_cookie).unwrap_or_default());
+    let mut response = next.run(req).await;
+    if let Some(lang) = from_query.filter(|l| Some(*l) != from_cookie) {
+        let cookie = Cookie::build((LANG_COOKIE, lang.code()))
+            .path("/")
+            .max_age(time::Duration::days(365))
+            .same_site(SameSite::Lax)
+            .http_only(true)
+            .build();
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("Cookie"));
+    response
+}
+
+/// The error page, in the visitor's language, with the request id.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorTemplate {
+    layout: Layout,
+    status: u16,
+    title_key: &'static str,
+    message_key: &'static str,
+}
+
+/// Replaces every error response without a page of its own (our `AppError`s, axum's plain-text
+/// rejections, 404s, 405s, 413s, timeouts, panics) by the HTML error page.
+async fn render_errors(State(()): State<()>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let layout = Layout::from_parts(&parts);
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let marked = response.extensions().get::<ErrorPage>().copied();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    if marked.is_none() && is_html {
+        return response;
+    }
+    let message_key = marked.map_or_else(|| default_message_key(status), |m| m.message_key);
+    let page = ErrorTemplate { layout, status: status.as_u16(), title_key: title_key(status), message_key };
+    let mut rendered = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            (status, "Error").into_response()
+        }
+    };
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            rendered.headers_mut().insert(name, value.clone());
+        }
+    }
+    rendered
+}
+
+fn default_message_key(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "error.not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "error.method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "error.too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "error.bad_request",
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => "error.unavailable",
+        s if s.is_client_error() => "error.bad_request",
+        _ => "error.internal",
+    }
+}
+
+fn title_key(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "error.not_found_title",
+        s if s.is_client_error() => "error.client_title",
+        _ => "error.server_title",
+    }
+}

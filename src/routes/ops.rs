@@ -1,0 +1,43 @@
+//! Operations endpoints (health, readiness), static files and robots.txt.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
+
+use crate::error::error_response;
+
+/// `/healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/readyz`: the database answers and every migration is applied.
+pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
+    if crate::db::is_ready(&pool).await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
+}
+
+/// `/robots.txt`.
+pub async fn robots() -> ([(header::HeaderName, &'static str); 1], &'static str) {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "User-agent: *\nDisallow: /account/\nDisallow: /staff/\n")
+}
+
+/// `/static/{file}`: an embedded file under its hashed name, cached for a year, gzip when accepted.
+pub async fn static_file(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(asset) = crate::assets::get(&file) else {
+        return error_response(StatusCode::NOT_FOUND, "error.not_found");
+    };
+    let accepts_gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let mut response = match (&asset.gzip, accepts_gzip) {
+        (Some(gzip), true) => ([(header::CONTENT_ENCODING, "gzip")], gzip.clone()).into_response(),
+        _ => asset.bytes.into_response(),
+    };
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}

@@ -38,18 +38,29 @@ async fn serve_on(pool: &PgPool, config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.bind).await.with_context(|| format!("could not listen on {}", config.bind))?;
     let bound = listener.local_addr()?;
     let url = config.public_url(bound);
-    let app = crate::app(AppState::new(pool.clone(), config));
     tracing::info!(%bound, "serving");
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "ndp is serving at {url}  (Ctrl-C stops it)")?;
     stdout.flush()?;
     drop(stdout);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server error")?;
+    run_server(listener, pool.clone(), config, shutdown_signal()).await?;
     tracing::info!("stopped serving; in-flight requests finished");
     Ok(())
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish. The tests serve through this too, so they run the application exactly as `main` does.
+pub async fn run_server(
+    listener: TcpListener,
+    pool: PgPool,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = crate::app(AppState::new(pool, config));
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

@@ -214,14 +214,15 @@ fn opt(text: Option<String>) -> Option<String> {
 /// Loads every seed file in one transaction; returns what was inserted.
 pub async fn load_reference(pool: &PgPool) -> anyhow::Result<SeedReport> {
     let mut tx = pool.begin().await?;
-    let mut report = SeedReport::default();
-    report.need_groups = need_groups(&mut tx).await?;
-    report.agencies = agencies(&mut tx).await?;
-    report.enterprises = enterprises(&mut tx).await?;
-    report.documents = documents(&mut tx).await?;
-    report.platforms = platforms(&mut tx).await?;
-    report.decisions = decisions(&mut tx).await?;
-    report.frameworks = frameworks(&mut tx).await?;
+    let report = SeedReport {
+        need_groups: need_groups(&mut tx).await?,
+        agencies: agencies(&mut tx).await?,
+        enterprises: enterprises(&mut tx).await?,
+        documents: documents(&mut tx).await?,
+        platforms: platforms(&mut tx).await?,
+        decisions: decisions(&mut tx).await?,
+        frameworks: frameworks(&mut tx).await?,
+    };
     tx.commit().await?;
     Ok(report)
 }

@@ -1,0 +1,210 @@
+//! The test harness: a real PostgreSQL for the whole test process, a fresh database per test
+//! cloned from a migrated and seeded template, and the application served on 127.0.0.1:0 exactly
+//! as `main` serves it.
+//!
+//! With `DATABASE_URL` set, that server is used (the role needs CREATEDB). Without it, an embedded
+//! cluster is started in a temporary directory with the same code the portal uses, and a watchdog
+//! process stops it and removes the directory when the test process ends.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ndp::config::Config;
+use ndp::embedded_pg::EmbeddedPg;
+use sha2::{Digest as _, Sha256};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _, PgConnection, PgPool};
+
+/// The server every test database lives on.
+struct Server {
+    admin: PgConnectOptions,
+    template: String,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        // The set-up is async but the tests each have their own runtime: do it on a thread of its own.
+        std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(start_server())
+        })
+        .join()
+        .expect("test server set-up panicked")
+    })
+}
+
+async fn start_server() -> Server {
+    let admin = match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+        Some(url) => url.parse::<PgConnectOptions>().expect("DATABASE_URL").database("postgres"),
+        None => start_embedded().await,
+    };
+    let admin = admin.disable_statement_logging();
+    drop_stale_databases(&admin).await;
+    let template = ensure_template(&admin).await;
+    Server { admin, template }
+}
+
+/// Starts a throw-away cluster for this test process.
+async fn start_embedded() -> PgConnectOptions {
+    let dir = tempfile::Builder::new().prefix("ndp-test-pg-").tempdir_in("/tmp").expect("temp dir").keep();
+    let cluster = EmbeddedPg::new(&dir, None, "postgres").expect("PostgreSQL server programs (Debian: apt-get install postgresql)");
+    cluster.start().await.expect("embedded cluster starts");
+    spawn_watchdog(&dir, cluster.pgdata().to_path_buf());
+    cluster.connect_options("postgres")
+}
+
+/// A shell process that waits for this test process to end, then stops the cluster (fast
+/// shutdown) and removes its directory. Root may signal the cluster's postmaster directly.
+#[expect(clippy::zombie_processes, reason = "the watchdog must outlive this process to clean up after it")]
+fn spawn_watchdog(dir: &std::path::Path, pgdata: PathBuf) {
+    let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null)
+if [ -n "$pid" ]; then kill -INT "$pid" 2>/dev/null; i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi
+rm -rf "$3""#;
+    std::process::Command::new("sh")
+        .args(["-c", script, "ndp-test-watchdog"])
+        .arg(std::process::id().to_string())
+        .arg(&pgdata)
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watchdog starts");
+}
+
+/// Test databases are named `ndp_t_<pid>_<n>`; those of processes that have ended are dropped.
+async fn drop_stale_databases(admin: &PgConnectOptions) {
+    let mut conn = PgConnection::connect_with(admin).await.expect("connect to the test server");
+    let names: Vec<String> =
+        sqlx::query_scalar("select datname from pg_database where datname like 'ndp\\_t\\_%'").fetch_all(&mut conn).await.expect("list");
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists()) {
+            let _ = sqlx::raw_sql(&format!("drop database if exists \"{name}\" with (force)")).execute(&mut conn).await;
+        }
+    }
+}
+
+/// The template's name changes whenever a migration or a seed file changes.
+fn template_name() -> String {
+    let mut hash = Sha256::new();
+    for m in ndp::db::MIGRATOR.iter() {
+        hash.update(m.version.to_le_bytes());
+        hash.update(&m.checksum);
+    }
+    let seed_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seed");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&seed_dir).expect("seed dir").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    for f in files {
+        hash.update(std::fs::read(f).expect("seed file"));
+    }
+    let digest: String = hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("ndp_tpl_{digest}")
+}
+
+/// Creates the migrated, seeded template once (an advisory lock serialises concurrent test processes).
+async fn ensure_template(admin: &PgConnectOptions) -> String {
+    let name = template_name();
+    let mut conn = PgConnection::connect_with(admin).await.expect("connect to the test server");
+    sqlx::query("select pg_advisory_lock(4242001)").execute(&mut conn).await.expect("lock");
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(&name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("check template");
+    if !exists {
+        let building = format!("{name}_building");
+        sqlx::raw_sql(&format!("drop database if exists \"{building}\"")).execute(&mut conn).await.expect("drop old");
+        sqlx::raw_sql(&format!("create database \"{building}\" encoding 'UTF8' template template0"))
+            .execute(&mut conn)
+            .await
+            .expect("create");
+        let pool = PgPoolOptions::new().max_connections(2).connect_with(admin.clone().database(&building)).await.expect("pool");
+        ndp::cli::prepare_database(&pool, &test_config()).await.expect("migrate and seed the template");
+        pool.close().await;
+        sqlx::raw_sql(&format!("alter database \"{building}\" rename to \"{name}\"")).execute(&mut conn).await.expect("rename");
+    }
+    sqlx::query("select pg_advisory_unlock(4242001)").execute(&mut conn).await.expect("unlock");
+    name
+}
+
+/// The configuration tests run with: defaults, no environment.
+pub fn test_config() -> Config {
+    Config::from_lookup(|name| match name {
+        "NDP_BIND" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .expect("test config")
+}
+
+/// A fresh database cloned from the template: migrated and seeded, private to one test.
+pub async fn fresh_db() -> (PgPool, PgConnectOptions) {
+    let server = server();
+    let name = format!("ndp_t_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
+    let mut conn = PgConnection::connect_with(&server.admin).await.expect("connect");
+    sqlx::raw_sql(&format!("create database \"{name}\" template \"{}\"", server.template))
+        .execute(&mut conn)
+        .await
+        .expect("clone template");
+    conn.close().await.expect("close");
+    let options = server.admin.clone().database(&name);
+    let pool = PgPoolOptions::new().max_connections(5).connect_with(options.clone()).await.expect("pool");
+    (pool, options)
+}
+
+/// A database with the schema but no seed, for tests of seeding itself.
+pub async fn empty_db() -> PgPool {
+    let server = server();
+    let name = format!("ndp_t_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
+    let mut conn = PgConnection::connect_with(&server.admin).await.expect("connect");
+    sqlx::raw_sql(&format!("create database \"{name}\" encoding 'UTF8' template template0")).execute(&mut conn).await.expect("create");
+    conn.close().await.expect("close");
+    let pool = PgPoolOptions::new().max_connections(5).connect_with(server.admin.clone().database(&name)).await.expect("pool");
+    ndp::db::migrate(&pool).await.expect("migrate");
+    pool
+}
+
+/// A running portal on a fresh database.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The database, for arranging and checking.
+    pub pool: PgPool,
+    /// A client that keeps cookies and does not follow redirects.
+    pub client: reqwest::Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    /// Serves the application on a fresh database.
+    pub async fn spawn() -> Self {
+        let (pool, _) = fresh_db().await;
+        let config = test_config();
+        ndp::cli::prepare_database(&pool, &config).await.expect("prepare");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(ndp::cli::run_server(listener, pool.clone(), config, async move {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { base, pool, client, _shutdown: tx }
+    }
+
+    /// GETs a path; returns status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// GETs a path; returns the whole response.
+    pub async fn get_response(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.expect("request")
+    }
+}

@@ -216,3 +216,18 @@ async fn readiness_fails_when_migrations_are_missing() {
     let (status, _) = app.get("/readyz").await;
     assert_eq!(status, 503);
 }
+
+#[tokio::test]
+async fn server_errors_show_a_request_id_and_never_the_cause() {
+    let app = TestApp::spawn().await;
+    sqlx::query("alter table news rename to news_gone").execute(&app.pool).await.unwrap();
+    let response = app.get_response("/news").await;
+    assert_eq!(response.status(), 500);
+    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Đã có lỗi xảy ra"));
+    assert!(body.contains(&request_id), "the page shows the request id of the log lines");
+    for leak in ["relation", "does not exist", "sqlx", "news_gone"] {
+        assert!(!body.contains(leak), "the cause leaked: {leak}");
+    }
+}

@@ -73,7 +73,12 @@ fn expected_owner() -> u32 {
 
 #[tokio::test]
 async fn first_start_creates_seeds_and_serves_and_a_restart_reuses_the_data() {
-    let dir = tempfile::Builder::new().prefix("ndp-launch-").tempdir_in("/tmp").unwrap();
+    // Traversable by the unprivileged user that runs the cluster when the tests run as root.
+    let dir = tempfile::Builder::new()
+        .prefix("ndp-launch-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .unwrap();
     let data = dir.path().join("data");
 
     let portal = start(&data);

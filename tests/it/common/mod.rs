@@ -50,7 +50,12 @@ async fn start_server() -> Server {
 
 /// Starts a throw-away cluster for this test process.
 async fn start_embedded() -> PgConnectOptions {
-    let dir = tempfile::Builder::new().prefix("ndp-test-pg-").tempdir_in("/tmp").expect("temp dir").keep();
+    let dir = tempfile::Builder::new()
+        .prefix("ndp-test-pg-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .expect("temp dir")
+        .keep();
     let cluster = EmbeddedPg::new(&dir, None, "postgres").expect("PostgreSQL server programs (Debian: apt-get install postgresql)");
     cluster.start().await.expect("embedded cluster starts");
     spawn_watchdog(&dir, cluster.pgdata().to_path_buf());

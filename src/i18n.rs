@@ -47,6 +47,14 @@ impl Lang {
         args.iter().fold(self.t(key), |text, (name, value)| text.replace(&format!("%{{{name}}}"), value))
     }
 
+    /// The translation of `key` for a count, filled in as `%{count}`: English uses `<key>_one`
+    /// for exactly one when it exists; Vietnamese does not inflect.
+    pub fn t_count(self, key: &str, count: i64) -> String {
+        let one = format!("{key}_one");
+        let key = if count == 1 && self.has(&one) { one.as_str() } else { key };
+        self.t_with(key, &[("count", &self.number(count))])
+    }
+
     /// Whether `key` has a translation in this language.
     pub fn has(self, key: &str) -> bool {
         crate::_rust_i18n_try_translate(self.code(), key).is_some()
@@ -99,6 +107,83 @@ mod tests {
         let d = time::macros::date!(2022 - 10 - 07);
         assert_eq!(Lang::Vi.date(d), "07/10/2022");
         assert_eq!(Lang::En.date(d), "7 Oct 2022");
+    }
+
+    #[test]
+    fn counts_use_the_singular_form_where_the_language_has_one() {
+        assert_eq!(Lang::En.t_count("catalogue.count", 1), "1 platform");
+        assert_eq!(Lang::En.t_count("catalogue.count", 1200), "1,200 platforms");
+        assert_eq!(Lang::Vi.t_count("catalogue.count", 1), "1 nền tảng");
+    }
+
+    /// Every literal key passed to a translation call in the templates and the code, in both languages.
+    #[test]
+    fn every_key_used_is_translated_in_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut dirs = vec![root.join("templates"), root.join("src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "html" || e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        let mut checked = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for call in [
+                ".t(\"",
+                ".tw(\"",
+                ".tc(\"",
+                ".t_with(\"",
+                ".t_count(\"",
+                "Fact::text(lang, \"",
+                "Fact::links(lang, \"",
+                "error_response(StatusCode::NOT_FOUND, \"",
+            ] {
+                for piece in text.split(call).skip(1) {
+                    let key: String = piece.chars().take_while(|c| *c != '"').collect();
+                    if !key.contains('.') || key.contains(' ') || key.contains('{') {
+                        continue;
+                    }
+                    checked += 1;
+                    for lang in Lang::ALL {
+                        if !lang.has(&key) {
+                            missing.push(format!("{}: {key} ({})", file.display(), lang.code()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 100, "the scan found the calls ({checked})");
+        assert!(missing.is_empty(), "untranslated keys:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn both_locale_files_have_the_same_keys_apart_from_singular_forms() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/locales");
+        let keys = |file: &str| -> Vec<String> {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let mut section = String::new();
+            let mut out = Vec::new();
+            for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('_')) {
+                let name = line.trim().split(':').next().unwrap_or("").to_owned();
+                if line.starts_with("  ") {
+                    if !name.ends_with("_one") {
+                        out.push(format!("{section}.{name}"));
+                    }
+                } else {
+                    section = name;
+                }
+            }
+            out
+        };
+        assert_eq!(keys("vi.yml"), keys("en.yml"));
     }
 
     #[test]

@@ -45,6 +45,11 @@ impl Layout {
         self.lang.t_with(key, &[(name, &value.to_string())])
     }
 
+    /// The translation of `key` for a count (singular form where the language has one).
+    pub fn tc(&self, key: &str, count: impl Borrow<i64>) -> String {
+        self.lang.t_count(key, *count.borrow())
+    }
+
     /// A date in the page's language.
     pub fn date(&self, date: impl AsDate) -> String {
         self.lang.date(date.as_date())

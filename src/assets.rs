@@ -38,6 +38,7 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
         "css/ndp.css" => "text/css; charset=utf-8",
         "img/emblem.svg" => "image/svg+xml",
         "img/favicon.svg" => "image/svg+xml",
+        "js/suggest.js" => "text/javascript; charset=utf-8",
     );
     let mut assets = Assets { by_hashed: HashMap::new(), by_logical: HashMap::new() };
     for (logical, content_type, bytes) in files {

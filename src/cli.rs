@@ -56,11 +56,11 @@ pub async fn run_server(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = crate::app(AppState::new(pool, config));
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")
+    let search = crate::search::Search::start(pool.clone(), &config.data_dir);
+    let app = crate::app(AppState::new(pool, config, search.clone()));
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+    search.shutdown().await;
+    served.context("server error")
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

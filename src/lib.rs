@@ -24,6 +24,8 @@ pub mod i18n;
 pub mod markdown;
 /// The route table and the handlers.
 pub mod routes;
+/// Search with tantivy: schema, indexer, queries.
+pub mod search;
 /// Loading the reference facts (`seed/`) and generating synthetic catalogues.
 pub mod seed;
 /// Shared application state.

@@ -6,6 +6,7 @@ use axum::extract::FromRef;
 use sqlx::PgPool;
 
 use crate::config::Config;
+use crate::search::Search;
 
 /// Shared state of the application.
 #[derive(Clone)]
@@ -14,12 +15,20 @@ pub struct AppState {
     pub pool: PgPool,
     /// The configuration read at start-up.
     pub config: Arc<Config>,
+    /// The search service of this process.
+    pub search: Search,
 }
 
 impl AppState {
-    /// Builds the state from a pool and the configuration.
-    pub fn new(pool: PgPool, config: Config) -> Self {
-        Self { pool, config: Arc::new(config) }
+    /// Builds the state from a pool, the configuration and the search service.
+    pub fn new(pool: PgPool, config: Config, search: Search) -> Self {
+        Self { pool, config: Arc::new(config), search }
+    }
+}
+
+impl FromRef<AppState> for Search {
+    fn from_ref(state: &AppState) -> Self {
+        state.search.clone()
     }
 }
 

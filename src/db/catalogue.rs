@@ -13,30 +13,43 @@ use crate::domain::text::{contains_pattern, fold};
 pub const PAGE_SIZE: i64 = 20;
 
 /// How the catalogue is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
+    /// Best match first (only with words to match).
+    Relevance,
     /// Alphabetical by folded name.
-    #[default]
     Name,
+    /// Best rated first.
+    Rating,
     /// Most recently added first.
     Newest,
 }
 
 impl Sort {
     /// Every order, as offered in the form.
-    pub const ALL: [Self; 2] = [Self::Name, Self::Newest];
+    pub const ALL: [Self; 4] = [Self::Relevance, Self::Name, Self::Rating, Self::Newest];
 
     /// Value in the URL.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Relevance => "relevance",
             Self::Name => "name",
+            Self::Rating => "rating",
             Self::Newest => "newest",
         }
     }
 
-    /// Parses the URL value; anything unknown gives the default.
-    pub fn parse(value: &str) -> Self {
-        Self::ALL.into_iter().find(|s| s.as_str() == value).unwrap_or_default()
+    /// The default: relevance when there are words to match, else name.
+    pub fn default_for(has_words: bool) -> Self {
+        if has_words { Self::Relevance } else { Self::Name }
+    }
+
+    /// Parses the URL value; anything unknown (or relevance without words) gives the default.
+    pub fn parse(value: &str, has_words: bool) -> Self {
+        match Self::ALL.into_iter().find(|s| s.as_str() == value) {
+            Some(Self::Relevance) | None => Self::default_for(has_words),
+            Some(sort) => sort,
+        }
     }
 }
 
@@ -101,6 +114,8 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter, except: Ex
 /// A platform as listed in the catalogue.
 #[derive(Debug, Clone, FromRow)]
 pub struct PlatformCard {
+    /// Row id.
+    pub id: i64,
     /// URL slug.
     pub slug: String,
     /// Vietnamese name.
@@ -123,6 +138,9 @@ pub struct PlatformCard {
     pub agency_slug: Option<String>,
     /// Whether the row is generated test data.
     pub synthetic: bool,
+    /// Search excerpt with `<mark>`ed matches, made from escaped text by the search index.
+    #[sqlx(skip)]
+    pub snippet_html: Option<String>,
 }
 
 impl PlatformCard {
@@ -137,7 +155,7 @@ impl PlatformCard {
     }
 }
 
-const CARD_COLUMNS: &str = "select p.slug, p.name, p.name_en, p.short_name, p.summary, p.kind, p.status, p.recognition, \
+const CARD_COLUMNS: &str = "select p.id, p.slug, p.name, p.name_en, p.short_name, p.summary, p.kind, p.status, p.recognition, \
      a.name as agency_name, a.slug as agency_slug, p.origin = 'synthetic' as synthetic \
      from platforms p left join agencies a on a.id = p.host_agency_id";
 
@@ -152,13 +170,38 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &Filter, sort: Sort, page: i6
     let mut qb = QueryBuilder::new(CARD_COLUMNS.replacen("select ", "select count(*) over () as total, ", 1));
     push_filters(&mut qb, filter, Except::Nothing);
     qb.push(match sort {
-        Sort::Name => " order by ndp_fold(p.name), p.id",
+        // Ratings arrive with the ratings work; until then "best rated" keeps the name order.
+        Sort::Relevance | Sort::Name | Sort::Rating => " order by ndp_fold(p.name), p.id",
         Sort::Newest => " order by p.created_at desc, p.id desc",
     });
     qb.push(" limit ").push_bind(PAGE_SIZE).push(" offset ").push_bind((page.max(1) - 1) * PAGE_SIZE);
     let rows: Vec<Row> = qb.build_query_as().fetch_all(db).await?;
     let total = rows.first().map_or(0, |r| r.total);
     Ok((rows.into_iter().map(|r| r.card).collect(), total))
+}
+
+/// Cards of the given platforms, in the order of `ids` (search results).
+pub async fn cards_by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<PlatformCard>> {
+    let mut qb = QueryBuilder::new(CARD_COLUMNS);
+    qb.push(" where p.id = any(").push_bind(ids.to_vec()).push(")");
+    let mut cards: Vec<PlatformCard> = qb.build_query_as().fetch_all(db).await?;
+    cards.sort_by_key(|c| ids.iter().position(|id| *id == c.id).unwrap_or(usize::MAX));
+    Ok(cards)
+}
+
+/// Names of need groups or agencies by slug, for facets computed by the search index.
+pub async fn facet_labels(db: impl PgExecutor<'_>, need_slugs: &[String], agency_slugs: &[String]) -> sqlx::Result<Vec<FacetValue>> {
+    sqlx::query_as!(
+        FacetValue,
+        r#"select 'need:' || slug as "value!", name as label, name_en as label_en, position::bigint as "count!"
+           from need_groups where slug = any($1)
+           union all
+           select 'agency:' || slug, name, name_en, 0 from agencies where slug = any($2)"#,
+        need_slugs,
+        agency_slugs
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Platforms of one listing (home page, agency and enterprise pages), by a fixed condition.
@@ -461,8 +504,10 @@ mod tests {
     }
 
     #[test]
-    fn unknown_sort_falls_back_to_name() {
-        assert_eq!(Sort::parse("newest"), Sort::Newest);
-        assert_eq!(Sort::parse("drop table"), Sort::Name);
+    fn unknown_sort_falls_back_to_the_default() {
+        assert_eq!(Sort::parse("newest", false), Sort::Newest);
+        assert_eq!(Sort::parse("drop table", false), Sort::Name);
+        assert_eq!(Sort::parse("drop table", true), Sort::Relevance);
+        assert_eq!(Sort::parse("relevance", false), Sort::Name, "relevance needs words");
     }
 }

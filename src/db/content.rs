@@ -3,8 +3,6 @@
 use sqlx::PgExecutor;
 use time::{Date, OffsetDateTime};
 
-use crate::domain::text::contains_pattern;
-
 /// A legal document as listed and shown.
 #[derive(Debug, Clone)]
 pub struct Document {
@@ -231,36 +229,53 @@ pub async fn counts(db: impl PgExecutor<'_>) -> sqlx::Result<Counts> {
     .await
 }
 
-/// A hit of the site-wide search in documents or news.
+/// What a search hit or suggestion links to.
 #[derive(Debug, Clone)]
-pub struct TextHit {
-    /// `document` or `news`.
+pub struct TextRef {
+    /// `platform`, `document`, `news` or `qa`.
     pub section: String,
-    /// Slug.
+    /// Row id.
+    pub id: i64,
+    /// Slug (or the id for questions).
     pub slug: String,
-    /// Title (with the number for documents).
+    /// Title or name.
     pub title: String,
-    /// Summary.
-    pub summary: Option<String>,
+    /// A short hint: host agency, issuer, date.
+    pub hint: Option<String>,
 }
 
-/// Documents and news whose folded text contains every word (plain SQL until the search index).
-pub async fn search_text(db: impl PgExecutor<'_>, words: &[String], limit: i64) -> sqlx::Result<Vec<TextHit>> {
-    let patterns: Vec<String> = words.iter().map(|w| contains_pattern(w)).collect();
+impl TextRef {
+    /// The page of the row.
+    pub fn url(&self) -> String {
+        match self.section.as_str() {
+            "platform" => format!("/platforms/{}", self.slug),
+            "document" => format!("/documents/{}", self.slug),
+            "news" => format!("/news/{}", self.slug),
+            _ => format!("/qa/{}", self.slug),
+        }
+    }
+}
+
+/// Titles, slugs and hints of search hits given as (section, id), in one query.
+pub async fn text_refs(db: impl PgExecutor<'_>, keys: &[(String, i64)]) -> sqlx::Result<Vec<TextRef>> {
+    let sections: Vec<String> = keys.iter().map(|(s, _)| s.clone()).collect();
+    let ids: Vec<i64> = keys.iter().map(|(_, id)| *id).collect();
     sqlx::query_as!(
-        TextHit,
-        r#"select section as "section!", slug as "slug!", title as "title!", summary from (
-             select 'document' as section, slug, number || ' — ' || title as title, summary,
-                    ndp_fold(concat_ws(' ', number, title, summary, issuer)) as folded, issued_on::timestamptz as at
-             from documents
-             union all
-             select 'news', slug, title, summary, ndp_fold(concat_ws(' ', title, summary, body)), published_at
-             from news where published_at is not null and published_at <= now()
-           ) t
-           where folded like all($1::text[])
-           order by at desc nulls last limit $2"#,
-        &patterns,
-        limit
+        TextRef,
+        r#"with wanted as (select * from unnest($1::text[], $2::bigint[]) as w(section, id))
+           select 'platform' as "section!", p.id as "id!", p.slug as "slug!", p.name as "title!", a.name as hint
+             from platforms p join wanted w on w.section = 'platform' and w.id = p.id left join agencies a on a.id = p.host_agency_id
+           union all
+           select 'document', d.id, d.slug, d.number || ' — ' || d.title, d.issuer
+             from documents d join wanted w on w.section = 'document' and w.id = d.id
+           union all
+           select 'news', n.id, n.slug, n.title, to_char(n.published_at, 'DD/MM/YYYY')
+             from news n join wanted w on w.section = 'news' and w.id = n.id
+           union all
+           select 'qa', q.id, q.id::text, q.title, null
+             from questions q join wanted w on w.section = 'qa' and w.id = q.id"#,
+        &sections,
+        &ids
     )
     .fetch_all(db)
     .await

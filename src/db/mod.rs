@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod content;
 pub mod directory;
+pub mod search_source;
 
 use std::time::Duration;
 

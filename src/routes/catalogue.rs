@@ -7,13 +7,16 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::view::{Fact, Link, Pager, Source, clean_query, sources};
-use crate::db::catalogue::{self, Facets, Filter, LinkedEnterprise, NeedGroupRef, PAGE_SIZE, PlatformCard, PlatformDetail, Sort};
+use crate::db::catalogue::{
+    self, FacetValue, Facets, Filter, LinkedEnterprise, NeedGroupRef, PAGE_SIZE, PlatformCard, PlatformDetail, Sort,
+};
 use crate::db::content::{self, Decision};
 use crate::domain::Slug;
 use crate::domain::platform::{DecisionKind, EnterpriseRole, Kind, Pillar, Status};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Layout, PageCtx};
 use crate::i18n::Lang;
+use crate::search::{FacetFilter, Outcome, PlatformQuery, Search, SearchSort};
 
 /// The catalogue's query parameters, all optional and read leniently: an unknown value is ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -42,9 +45,15 @@ pub struct CataloguePage {
     total: i64,
     platforms: Vec<PlatformCard>,
     facets: Facets,
+    updating: bool,
+    widened: bool,
 }
 
 impl CataloguePage {
+    fn sorts(&self) -> Vec<Sort> {
+        Sort::ALL.into_iter().filter(|s| *s != Sort::Relevance || !self.q.is_empty()).collect()
+    }
+
     fn href(&self, page: impl std::borrow::Borrow<i64>) -> String {
         let page = *page.borrow();
         let mut pairs: Vec<(&str, String)> = Vec::new();
@@ -54,7 +63,7 @@ impl CataloguePage {
                 pairs.push((key, value.clone()));
             }
         }
-        if self.sort != Sort::default() {
+        if self.sort != Sort::default_for(!self.q.is_empty()) {
             pairs.push(("sort", self.sort.as_str().to_owned()));
         }
         if page > 1 {
@@ -73,10 +82,12 @@ impl CataloguePage {
     }
 }
 
-/// `/platforms`: filters with counts, sort, pagination.
+/// `/platforms`: filters with counts, sort, pagination. With words to match, the search index
+/// answers (relevance, snippets, facets from the same query); without, plain SQL lists the catalogue.
 pub async fn list_platforms(
     PageCtx(layout): PageCtx,
     State(pool): State<PgPool>,
+    State(search): State<Search>,
     Query(params): Query<CatalogueParams>,
 ) -> AppResult<CataloguePage> {
     let (q, q_truncated) = clean_query(params.q.as_deref());
@@ -88,9 +99,15 @@ pub async fn list_platforms(
         agency: slug_param(&params.agency),
         status: params.status.as_deref().and_then(Status::parse),
     };
-    let sort = Sort::parse(params.sort.as_deref().unwrap_or(""));
+    let sort = Sort::parse(params.sort.as_deref().unwrap_or(""), !filter.words.is_empty());
     let page = params.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 10_000);
-    let ((platforms, total), facets) = tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
+    let found = if filter.words.is_empty() {
+        let ((platforms, total), facets) =
+            tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
+        Found { platforms, total, facets, updating: false, widened: false }
+    } else {
+        search_catalogue(&pool, &search, &q, &filter, sort, page).await?
+    };
     Ok(CataloguePage {
         layout,
         q,
@@ -100,11 +117,95 @@ pub async fn list_platforms(
         agency: filter.agency.unwrap_or_default(),
         status: filter.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
         sort,
-        pager: Pager::new(page, total, PAGE_SIZE),
-        total,
-        platforms,
-        facets,
+        pager: Pager::new(page, found.total, PAGE_SIZE),
+        total: found.total,
+        platforms: found.platforms,
+        facets: found.facets,
+        updating: found.updating,
+        widened: found.widened,
     })
+}
+
+/// One page of catalogue results, however found.
+pub struct Found {
+    /// Cards of the page, in order.
+    pub platforms: Vec<PlatformCard>,
+    /// Matches in all.
+    pub total: i64,
+    /// Facet counts.
+    pub facets: Facets,
+    /// The index is being rebuilt.
+    pub updating: bool,
+    /// Results come from the typo-tolerant or relaxed retry.
+    pub widened: bool,
+}
+
+/// Runs a catalogue query through the search index and loads the cards of the page.
+pub async fn search_catalogue(pool: &PgPool, search: &Search, q: &str, filter: &Filter, sort: Sort, page: i64) -> AppResult<Found> {
+    let query = PlatformQuery {
+        text: q.to_owned(),
+        filter: FacetFilter {
+            kind: filter.kind.map(|k| k.as_str().to_owned()),
+            need: filter.need.clone(),
+            agency: filter.agency.clone(),
+            status: filter.status.map(|s| s.as_str().to_owned()),
+        },
+        sort: match sort {
+            Sort::Relevance => SearchSort::Relevance,
+            Sort::Name => SearchSort::Name,
+            Sort::Rating => SearchSort::Rating,
+            Sort::Newest => SearchSort::Newest,
+        },
+        offset: usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0),
+        limit: usize::try_from(PAGE_SIZE).unwrap_or(20),
+    };
+    let results = match search.platforms(&query).map_err(|e| AppError::Internal(e.into()))? {
+        Outcome::Ready(r) => r,
+        Outcome::Updating => {
+            return Ok(Found { platforms: Vec::new(), total: 0, facets: Facets::default(), updating: true, widened: false });
+        }
+    };
+    let ids: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
+    let mut platforms = catalogue::cards_by_ids(pool, &ids).await?;
+    for card in &mut platforms {
+        card.snippet_html = results.hits.iter().find(|h| h.id == card.id).map(|h| h.snippet_html.clone()).filter(|s| !s.is_empty());
+    }
+    let [kind, need, agency, status] = results.facets;
+    let slugs = |counts: &[(String, u64)]| counts.iter().map(|(v, _)| v.clone()).collect::<Vec<_>>();
+    let labels = catalogue::facet_labels(pool, &slugs(&need), &slugs(&agency)).await?;
+    let labelled = |prefix: &str, counts: Vec<(String, u64)>| -> Vec<FacetValue> {
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .filter_map(|(value, count)| {
+                let label = labels.iter().find(|l| l.value == format!("{prefix}:{value}"))?;
+                Some(FacetValue {
+                    value,
+                    label: label.label.clone(),
+                    label_en: label.label_en.clone(),
+                    count: i64::try_from(count).unwrap_or(0),
+                })
+            })
+            .collect();
+        if prefix == "need" {
+            values.sort_by_key(|v| labels.iter().find(|l| l.value == format!("need:{}", v.value)).map_or(i64::MAX, |l| l.count));
+        }
+        values
+    };
+    let plain = |counts: Vec<(String, u64)>, order: &[&str]| -> Vec<FacetValue> {
+        let mut values: Vec<FacetValue> = counts
+            .into_iter()
+            .map(|(value, count)| FacetValue { value, label: None, label_en: None, count: i64::try_from(count).unwrap_or(0) })
+            .collect();
+        values.sort_by_key(|v| order.iter().position(|o| *o == v.value).unwrap_or(usize::MAX));
+        values
+    };
+    let facets = Facets {
+        kind: plain(kind, &Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        need: labelled("need", need),
+        agency: labelled("agency", agency),
+        status: plain(status, &Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+    };
+    Ok(Found { platforms, total: i64::try_from(results.total).unwrap_or(0), facets, updating: false, widened: results.typo_tolerant })
 }
 
 #[derive(Template, WebTemplate)]

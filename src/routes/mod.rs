@@ -47,6 +47,8 @@ pub fn app(state: AppState) -> Router {
         .route("/platforms", get(catalogue::list_platforms))
         .route("/platforms/{slug}", get(catalogue::show_platform))
         .route("/search", get(search::search))
+        .route("/search/suggest", get(search::suggest))
+        .route("/search/about", get(search::about))
         .route("/agencies", get(directory::list_agencies))
         .route("/agencies/{slug}", get(directory::show_agency))
         .route("/enterprises", get(directory::list_enterprises))

@@ -1,17 +1,25 @@
-//! Site-wide search (`/search`): platforms first, then documents and news. Plain SQL over folded
-//! text for now; the search issue replaces it with the tantivy index.
+//! Site-wide search (`/search`): platforms first, then documents, news and Q&A; type-ahead
+//! suggestions (`/search/suggest`); and the plain-words account of ranking (`/search/about`).
 
 use askama::Template;
 use askama_web::WebTemplate;
+use axum::Json;
 use axum::extract::{Query, State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
+use super::catalogue::{Found, search_catalogue};
 use super::view::clean_query;
-use crate::db::catalogue::{self, Filter, PlatformCard, Sort};
-use crate::db::content::{self, TextHit};
-use crate::error::AppResult;
+use crate::db::catalogue::{Filter, PlatformCard, Sort};
+use crate::db::content::{self, TextRef};
+use crate::error::{AppError, AppResult};
 use crate::extract::{Layout, PageCtx};
+use crate::search::{Outcome, Search};
+
+/// Documents, news and questions shown under the platforms.
+const OTHER_HITS: usize = 20;
+/// Suggestions returned at most.
+const SUGGESTIONS: usize = 8;
 
 /// The search's query parameters.
 #[derive(Debug, Default, Deserialize)]
@@ -27,24 +35,110 @@ pub struct SearchPage {
     q_truncated: bool,
     platforms: Vec<PlatformCard>,
     platform_total: i64,
-    others: Vec<TextHit>,
+    others: Vec<(TextRef, String)>,
+    updating: bool,
+    widened: bool,
 }
 
 impl SearchPage {
+    fn section_key(&self, hit: &TextRef) -> String {
+        format!("search.section_{}", hit.section)
+    }
+
     fn catalogue_href(&self) -> String {
         format!("/platforms?{}", serde_urlencoded::to_string([("q", &self.q)]).unwrap_or_default())
     }
 }
 
 /// `/search?q=`.
-pub async fn search(PageCtx(layout): PageCtx, State(pool): State<PgPool>, Query(params): Query<SearchParams>) -> AppResult<SearchPage> {
+pub async fn search(
+    PageCtx(layout): PageCtx,
+    State(pool): State<PgPool>,
+    State(search): State<Search>,
+    Query(params): Query<SearchParams>,
+) -> AppResult<SearchPage> {
     let (q, q_truncated) = clean_query(params.q.as_deref());
-    let words = Filter::words_of(&q);
+    let mut page = SearchPage {
+        layout,
+        q,
+        q_truncated,
+        platforms: Vec::new(),
+        platform_total: 0,
+        others: Vec::new(),
+        updating: false,
+        widened: false,
+    };
+    let words = Filter::words_of(&page.q);
     if words.is_empty() {
-        return Ok(SearchPage { layout, q, q_truncated, platforms: Vec::new(), platform_total: 0, others: Vec::new() });
+        return Ok(page);
     }
-    let filter = Filter { words: words.clone(), ..Filter::default() };
-    let ((platforms, platform_total), others) =
-        tokio::try_join!(catalogue::list(&pool, &filter, Sort::Name, 1), content::search_text(&pool, &words, 20))?;
-    Ok(SearchPage { layout, q, q_truncated, platforms, platform_total, others })
+    let filter = Filter { words, ..Filter::default() };
+    let Found { platforms, total, updating, widened, .. } = search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1).await?;
+    page.platforms = platforms.into_iter().take(10).collect();
+    page.platform_total = total;
+    page.updating = updating;
+    page.widened = widened;
+    if let Outcome::Ready(hits) = search.texts(&page.q, OTHER_HITS).map_err(|e| AppError::Internal(e.into()))? {
+        let refs = content::text_refs(&pool, &hits.iter().map(|h| (h.section.clone(), h.id)).collect::<Vec<_>>()).await?;
+        page.others = hits
+            .into_iter()
+            .filter_map(|h| refs.iter().find(|r| r.section == h.section && r.id == h.id).map(|r| (r.clone(), h.snippet_html)))
+            .collect();
+    }
+    Ok(page)
+}
+
+/// The JSON of `/search/suggest`.
+#[derive(Debug, Serialize)]
+pub struct Suggestions {
+    q: String,
+    suggestions: Vec<SuggestionJson>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    updating: bool,
+}
+
+/// One suggestion as the type-ahead script reads it.
+#[derive(Debug, Serialize)]
+pub struct SuggestionJson {
+    label: String,
+    url: String,
+    section: String,
+    hint: String,
+}
+
+/// `/search/suggest?q=`: names that start with what was typed, as JSON.
+pub async fn suggest(
+    State(pool): State<PgPool>,
+    State(search): State<Search>,
+    Query(params): Query<SearchParams>,
+) -> AppResult<Json<Suggestions>> {
+    let (q, _) = clean_query(params.q.as_deref());
+    let found = if q.chars().count() < 2 {
+        Outcome::Ready(Vec::new())
+    } else {
+        search.suggest(&q, SUGGESTIONS).map_err(|e| AppError::Internal(e.into()))?
+    };
+    let Outcome::Ready(found) = found else {
+        return Ok(Json(Suggestions { q, suggestions: Vec::new(), updating: true }));
+    };
+    let refs = content::text_refs(&pool, &found.iter().map(|s| (s.section.clone(), s.id)).collect::<Vec<_>>()).await?;
+    let suggestions = found
+        .into_iter()
+        .filter_map(|s| {
+            let r = refs.iter().find(|r| r.section == s.section && r.id == s.id)?;
+            Some(SuggestionJson { label: r.title.clone(), url: r.url(), section: s.section, hint: r.hint.clone().unwrap_or_default() })
+        })
+        .collect();
+    Ok(Json(Suggestions { q, suggestions, updating: false }))
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "search_about.html")]
+pub struct AboutPage {
+    layout: Layout,
+}
+
+/// `/search/about`: what counts in the ranking, in plain words.
+pub async fn about(PageCtx(layout): PageCtx) -> AboutPage {
+    AboutPage { layout }
 }

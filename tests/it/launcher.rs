@@ -85,8 +85,16 @@ async fn first_start_creates_seeds_and_serves_and_a_restart_reuses_the_data() {
     let (status, home) = get(&portal.url).await;
     assert_eq!(status, 200);
     assert!(home.contains("Nền tảng số Việt Nam"), "the seeded home page is served");
-    let (_, catalogue) = get(&format!("{}/platforms?q=vneid", portal.url)).await;
-    assert!(catalogue.contains("VNeID"));
+    // The search index is built in the background on a first start; wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, catalogue) = get(&format!("{}/platforms?q=vneid", portal.url)).await;
+        if catalogue.contains("VNeID") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the search index is built on the first start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let pgdata = data.join("postgres");
     let owner = std::fs::metadata(&pgdata).unwrap().uid();

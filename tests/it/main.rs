@@ -5,4 +5,5 @@ mod common;
 mod launcher;
 mod pages;
 mod schema;
+mod search;
 mod seed;

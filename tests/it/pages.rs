@@ -123,7 +123,12 @@ async fn stored_text_is_escaped_on_every_page_that_shows_it() {
     .execute(&app.pool)
     .await
     .unwrap();
-    for path in ["/platforms/doc-hai", "/platforms", "/agencies/cuc-tin-hoc-hoa", "/search?q=script"] {
+    crate::common::wait_until(std::time::Duration::from_secs(5), || async {
+        app.get("/search?q=script").await.1.contains("/platforms/doc-hai")
+    })
+    .await
+    .expect("the new platform reaches the search index");
+    for path in ["/platforms/doc-hai", "/platforms", "/agencies/cuc-tin-hoc-hoa", "/search?q=script", "/platforms?q=alert"] {
         let (status, body) = app.get(path).await;
         assert_eq!(status, 200, "{path}");
         assert!(!body.contains("<script>alert"), "{path} must not contain a live script");

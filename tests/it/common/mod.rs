@@ -140,8 +140,13 @@ async fn ensure_template(admin: &PgConnectOptions) -> String {
 
 /// The configuration tests run with: defaults, no environment.
 pub fn test_config() -> Config {
+    config_with_data_dir(None)
+}
+
+fn config_with_data_dir(dir: Option<&std::path::Path>) -> Config {
     Config::from_lookup(|name| match name {
         "NDP_BIND" => Some("127.0.0.1:0".into()),
+        "NDP_DATA_DIR" => dir.map(|d| d.display().to_string()),
         _ => None,
     })
     .expect("test config")
@@ -174,7 +179,25 @@ pub async fn empty_db() -> PgPool {
     pool
 }
 
-/// A running portal on a fresh database.
+/// Polls `check` until it holds or `within` passes.
+pub async fn wait_until<F, Fut>(within: std::time::Duration, mut check: F) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("condition not met within {within:?}"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
+/// A running portal on a fresh database, with a data directory (and so a search index) of its own.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
@@ -182,23 +205,61 @@ pub struct TestApp {
     pub pool: PgPool,
     /// A client that keeps cookies and does not follow redirects.
     pub client: reqwest::Client,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    /// The data directory (search index under `search/`).
+    data_dir: Option<tempfile::TempDir>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestApp {
-    /// Serves the application on a fresh database.
+    /// Serves the application on a fresh database and waits until its search index is ready.
     pub async fn spawn() -> Self {
         let (pool, _) = fresh_db().await;
-        let config = test_config();
+        Self::spawn_on(pool, tempfile::tempdir().expect("data dir")).await
+    }
+
+    /// Serves another instance on an existing database with the given data directory, and
+    /// waits until its search index is ready.
+    pub async fn spawn_on(pool: PgPool, data_dir: tempfile::TempDir) -> Self {
+        let app = Self::spawn_unready(pool, data_dir).await;
+        app.wait_for_search().await;
+        app
+    }
+
+    /// Like `spawn_on`, without waiting for the search index.
+    pub async fn spawn_unready(pool: PgPool, data_dir: tempfile::TempDir) -> Self {
+        let config = config_with_data_dir(Some(data_dir.path()));
         ndp::cli::prepare_database(&pool, &config).await.expect("prepare");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(ndp::cli::run_server(listener, pool.clone(), config, async move {
+        let server = tokio::spawn(ndp::cli::run_server(listener, pool.clone(), config, async move {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { base, pool, client, _shutdown: tx }
+        Self { base, pool, client, data_dir: Some(data_dir), shutdown: Some(tx), server: Some(server) }
+    }
+
+    /// Waits (with a deadline) until the search index answers.
+    pub async fn wait_for_search(&self) {
+        wait_until(std::time::Duration::from_secs(60), || async {
+            let (status, body) = self.get("/search/suggest?q=nen").await;
+            status == 200 && !body.contains("\"updating\"")
+        })
+        .await
+        .expect("the search index becomes ready");
+    }
+
+    /// Stops the server the way `main` does (in-flight requests finish, the indexer releases the
+    /// index) and gives back the data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stops cleanly");
+        }
+        self.data_dir.take().expect("data dir")
     }
 
     /// GETs a path; returns status and body.

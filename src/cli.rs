@@ -100,6 +100,44 @@ where
     result
 }
 
+/// What `ndp reindex` did.
+#[derive(Debug, Clone, Copy)]
+pub struct ReindexReport {
+    /// Documents written.
+    pub documents: u64,
+    /// Time taken.
+    pub elapsed: std::time::Duration,
+}
+
+/// Rebuilds the search index of `config.data_dir` from scratch, showing progress on standard
+/// error. Refuses while a portal serves from the same data directory (it keeps its own index
+/// current; delete the index and restart it to rebuild).
+pub async fn reindex(config: &Config) -> anyhow::Result<ReindexReport> {
+    let _lock = PidLock::acquire(&config.data_dir)
+        .context("the portal rebuilds a missing index by itself: stop it, delete the index directory and start it again")?;
+    let dir = crate::search::index_dir(&config.data_dir);
+    with_database(config, |pool| async move {
+        crate::db::migrate(&pool).await?;
+        let building = dir.with_extension("reindex");
+        let _ = std::fs::remove_dir_all(&building);
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} documents ({per_sec}, {eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let started = std::time::Instant::now();
+        let documents = crate::search::rebuild_into(&pool, &building, |p| {
+            bar.set_length(p.total);
+            bar.set_position(p.done);
+        })
+        .await?;
+        bar.finish_and_clear();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::rename(&building, &dir).with_context(|| format!("could not move the new index to {}", dir.display()))?;
+        Ok(ReindexReport { documents, elapsed: started.elapsed() })
+    })
+    .await
+}
+
 /// A file in the data directory naming the process that serves from it, so two portals never
 /// share one embedded cluster.
 #[derive(Debug)]

@@ -28,6 +28,8 @@ enum Command {
         #[arg(long, requires = "synthetic")]
         force: bool,
     },
+    /// Rebuild the search index from the database, with a progress bar.
+    Reindex,
     /// Print the connection URL of the embedded cluster (for psql, pg_dump), starting it if needed.
     DbUrl,
 }
@@ -68,6 +70,15 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             })
             .await?;
             say(&format!("{made} synthetic platforms generated (marked \"dữ liệu mẫu\")"))
+        }
+        Command::Reindex => {
+            let report = cli::reindex(&config).await?;
+            let seconds = report.elapsed.as_secs_f64();
+            say(&format!(
+                "search index rebuilt: {} documents in {seconds:.1} s ({:.0} documents per second)",
+                report.documents,
+                report.documents as f64 / seconds.max(0.001)
+            ))
         }
         Command::DbUrl => {
             if let Some(url) = &config.database_url {

@@ -106,7 +106,7 @@ pub async fn list_platforms(
             tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
         Found { platforms, total, facets, updating: false, widened: false }
     } else {
-        search_catalogue(&pool, &search, &q, &filter, sort, page).await?
+        search_catalogue(&pool, &search, &q, &filter, sort, page, true).await?
     };
     Ok(CataloguePage {
         layout,
@@ -141,7 +141,15 @@ pub struct Found {
 }
 
 /// Runs a catalogue query through the search index and loads the cards of the page.
-pub async fn search_catalogue(pool: &PgPool, search: &Search, q: &str, filter: &Filter, sort: Sort, page: i64) -> AppResult<Found> {
+pub async fn search_catalogue(
+    pool: &PgPool,
+    search: &Search,
+    q: &str,
+    filter: &Filter,
+    sort: Sort,
+    page: i64,
+    with_facets: bool,
+) -> AppResult<Found> {
     let query = PlatformQuery {
         text: q.to_owned(),
         filter: FacetFilter {
@@ -158,6 +166,7 @@ pub async fn search_catalogue(pool: &PgPool, search: &Search, q: &str, filter: &
         },
         offset: usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0),
         limit: usize::try_from(PAGE_SIZE).unwrap_or(20),
+        facets: with_facets,
     };
     let results = match search.platforms(&query).map_err(|e| AppError::Internal(e.into()))? {
         Outcome::Ready(r) => r,
@@ -172,7 +181,7 @@ pub async fn search_catalogue(pool: &PgPool, search: &Search, q: &str, filter: &
     }
     let [kind, need, agency, status] = results.facets;
     let slugs = |counts: &[(String, u64)]| counts.iter().map(|(v, _)| v.clone()).collect::<Vec<_>>();
-    let labels = catalogue::facet_labels(pool, &slugs(&need), &slugs(&agency)).await?;
+    let labels = if with_facets { catalogue::facet_labels(pool, &slugs(&need), &slugs(&agency)).await? } else { Vec::new() };
     let labelled = |prefix: &str, counts: Vec<(String, u64)>| -> Vec<FacetValue> {
         let mut values: Vec<FacetValue> = counts
             .into_iter()

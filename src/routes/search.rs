@@ -73,7 +73,8 @@ pub async fn search(
         return Ok(page);
     }
     let filter = Filter { words, ..Filter::default() };
-    let Found { platforms, total, updating, widened, .. } = search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1).await?;
+    let Found { platforms, total, updating, widened, .. } =
+        search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, false).await?;
     page.platforms = platforms.into_iter().take(10).collect();
     page.platform_total = total;
     page.updating = updating;

@@ -23,6 +23,13 @@ fn add_text(doc: &mut TantivyDocument, field: tantivy::schema::Field, text: Opti
     }
 }
 
+/// Every text of a document in the `all` field, each part a value of its own.
+fn add_all(doc: &mut TantivyDocument, fields: &Fields, parts: &[Option<&str>]) {
+    for part in parts.iter().flatten() {
+        add_text(doc, fields.all, Some(part));
+    }
+}
+
 /// A platform's index document.
 pub fn platform(fields: &Fields, p: &PlatformSource) -> TantivyDocument {
     let mut doc = TantivyDocument::default();
@@ -45,6 +52,7 @@ pub fn platform(fields: &Fields, p: &PlatformSource) -> TantivyDocument {
     add_text(&mut doc, fields.summary, p.summary.as_deref());
     add_text(&mut doc, fields.summary_exact, p.summary.as_deref());
     add_text(&mut doc, fields.body, p.description.as_deref());
+    add_all(&mut doc, fields, &[Some(&name), Some(&aka), p.summary.as_deref(), p.description.as_deref()]);
     doc.add_text(fields.kind, &p.kind);
     for need in &p.need_slugs {
         doc.add_text(fields.need, need);
@@ -73,6 +81,7 @@ pub fn text(fields: &Fields, t: &TextSource) -> TantivyDocument {
     add_text(&mut doc, fields.summary, t.summary.as_deref());
     add_text(&mut doc, fields.summary_exact, t.summary.as_deref());
     add_text(&mut doc, fields.body, t.body.as_deref());
+    add_all(&mut doc, fields, &[Some(&t.title), t.aka.as_deref(), t.summary.as_deref(), t.body.as_deref()]);
     doc.add_text(fields.name_sort, fold(&t.title));
     doc.add_i64(fields.created, t.created);
     doc.add_f64(fields.rating, 0.0);

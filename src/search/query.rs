@@ -64,6 +64,8 @@ pub struct PlatformQuery {
     pub offset: usize,
     /// Results to return.
     pub limit: usize,
+    /// Whether to count facets (the catalogue shows them; the site-wide search does not).
+    pub facets: bool,
 }
 
 /// One result, with HTML made by tantivy's snippet generator from escaped text.
@@ -145,54 +147,69 @@ enum Mode {
     Relaxed,
 }
 
-/// The text part of a query.
+/// The text part of a query. Each word must match the `all` field (one posting list per word,
+/// so the required part is a cheap intersection); matches in particular fields only add score.
 fn text_query(fields: &Fields, words: &Words, mode: Mode) -> Option<Box<dyn Query>> {
-    let fuzzy = mode != Mode::Strict;
     if words.folded.is_empty() {
         return None;
     }
-    let weighted = [(fields.name, 5.0), (fields.summary, 2.0), (fields.aka, 1.5), (fields.body, 1.0)];
     let last = words.folded.len() - 1;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut required: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (i, word) in words.folded.iter().enumerate() {
-        let long_enough = word.chars().count() >= FUZZY_MIN_CHARS;
-        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
-        for (field, weight) in weighted {
-            let term = Term::from_field_text(field, word);
-            alternatives.push(boxed(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), weight));
-            if i == last && words.last_is_prefix {
-                alternatives.push(boxed(FuzzyTermQuery::new_prefix(term.clone(), 0, false), weight * 0.5));
-            }
-            if fuzzy && long_enough {
-                alternatives.push(boxed(FuzzyTermQuery::new(term, 1, true), weight * 0.3));
-            }
+        let term = Term::from_field_text(fields.all, word);
+        let mut alternatives: Vec<Box<dyn Query>> = vec![Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))];
+        if i == last && words.last_is_prefix {
+            alternatives.push(boxed(FuzzyTermQuery::new_prefix(term.clone(), 0, false), 0.5));
         }
-        let occur = if mode == Mode::Relaxed { Occur::Should } else { Occur::Must };
-        clauses.push((occur, Box::new(DisjunctionMaxQuery::with_tie_breaker(alternatives, 0.1))));
+        if mode != Mode::Strict && word.chars().count() >= FUZZY_MIN_CHARS {
+            alternatives.push(boxed(FuzzyTermQuery::new(term, 1, true), 0.3));
+        }
+        let clause: Box<dyn Query> =
+            if alternatives.len() == 1 { alternatives.remove(0) } else { Box::new(DisjunctionMaxQuery::new(alternatives)) };
+        required.push((Occur::Should, clause));
     }
-    let required = clauses.len();
+    let matching: Box<dyn Query> = match mode {
+        Mode::Relaxed => {
+            let need = required.len().saturating_sub(1).max(1);
+            Box::new(BooleanQuery::with_minimum_required_clauses(required, need))
+        }
+        _ => Box::new(BooleanQuery::new(required.into_iter().map(|(_, q)| (Occur::Must, q)).collect())),
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching)];
+    for word in &words.folded {
+        for (field, boost) in [(fields.name, 3.0), (fields.summary, 1.0), (fields.aka, 0.4)] {
+            clauses.push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs), boost)));
+        }
+    }
     for word in &words.exact {
-        clauses.push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(fields.name_exact, word), IndexRecordOption::Basic), 2.0)));
+        clauses.push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(fields.name_exact, word), IndexRecordOption::Basic), 1.5)));
         clauses
-            .push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(fields.summary_exact, word), IndexRecordOption::Basic), 0.5)));
+            .push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(fields.summary_exact, word), IndexRecordOption::Basic), 0.3)));
     }
     if words.folded.len() >= 2 {
-        for (field, boost) in [(fields.name, 6.0), (fields.summary, 2.0)] {
+        for (field, boost) in [(fields.name, 4.0), (fields.summary, 2.0)] {
             let terms: Vec<Term> = words.folded.iter().map(|w| Term::from_field_text(field, w)).collect();
             clauses.push((Occur::Should, boxed(PhraseQuery::new(terms), boost)));
         }
     }
-    if mode == Mode::Relaxed {
-        // Scoring extras stay optional; of the words, all but one are required.
-        let (words_part, extras): (Vec<_>, Vec<_>) = clauses.into_iter().enumerate().partition(|(i, _)| *i < required);
-        let words_part: Vec<(Occur, Box<dyn Query>)> = words_part.into_iter().map(|(_, c)| c).collect();
-        let need = required.saturating_sub(1).max(1);
-        let mut all: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::with_minimum_required_clauses(words_part, need)))];
-        all.extend(extras.into_iter().map(|(_, c)| c));
-        return Some(Box::new(BooleanQuery::new(all)));
-    }
     Some(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// Drops the sort keys of non-relevance orders (their score is shown as 0).
+fn unscored<K>(docs: Vec<(K, DocAddress)>) -> Vec<(Score, DocAddress)> {
+    docs.into_iter().map(|(_, a)| (0.0, a)).collect()
+}
+
+/// A query never run, only read by the snippet generators: the typed words in the text fields.
+fn highlight_query(fields: &Fields, text: &str) -> BooleanQuery {
+    let words = Words::of(text);
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for word in &words.folded {
+        for field in [fields.name, fields.summary, fields.body] {
+            clauses.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::Basic))));
+        }
+    }
+    BooleanQuery::new(clauses)
 }
 
 fn must_term(field: Field, value: &str) -> (Occur, Box<dyn Query>) {
@@ -232,40 +249,40 @@ pub fn platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery) -> tan
 }
 
 fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: Box<dyn Query>) -> tantivy::Result<PlatformResults> {
+    let unfiltered_is_same = q.filter == FacetFilter::default();
     let filtered = with_filters(text.box_clone(), fields, "platform", Some(&q.filter));
     let limit = q.limit.max(1);
-    let (addresses, total): (Vec<(Score, DocAddress)>, usize) = match q.sort {
-        SearchSort::Relevance => searcher.search(&filtered, &(TopDocs::with_limit(limit).and_offset(q.offset).order_by_score(), Count))?,
+    let facet_collector = FacetCollector { filter: q.filter.clone(), enabled: q.facets };
+    // Without filters the facets are counted in the same pass; with filters they need the
+    // unfiltered matches, so a second pass counts them.
+    let same_pass = FacetCollector { enabled: q.facets && unfiltered_is_same, ..facet_collector.clone() };
+    let top = TopDocs::with_limit(limit).and_offset(q.offset);
+    let (addresses, total, counted): (Vec<(Score, DocAddress)>, usize, [FacetCounts; 4]) = match q.sort {
+        SearchSort::Relevance => searcher.search(&filtered, &(top.order_by_score(), Count, same_pass))?,
         SearchSort::Name => {
-            let (docs, n) = searcher.search(
-                &filtered,
-                &(TopDocs::with_limit(limit).and_offset(q.offset).order_by_string_fast_field("name_sort", Order::Asc), Count),
-            )?;
-            (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), n)
+            let (docs, n, f) = searcher.search(&filtered, &(top.order_by_string_fast_field("name_sort", Order::Asc), Count, same_pass))?;
+            (unscored(docs), n, f)
         }
         SearchSort::Newest => {
-            let (docs, n) = searcher.search(
-                &filtered,
-                &(TopDocs::with_limit(limit).and_offset(q.offset).order_by_fast_field::<i64>("created", Order::Desc), Count),
-            )?;
-            (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), n)
+            let (docs, n, f) = searcher.search(&filtered, &(top.order_by_fast_field::<i64>("created", Order::Desc), Count, same_pass))?;
+            (unscored(docs), n, f)
         }
         SearchSort::Rating => {
-            let (docs, n) = searcher.search(
-                &filtered,
-                &(TopDocs::with_limit(limit).and_offset(q.offset).order_by_fast_field::<f64>("rating", Order::Desc), Count),
-            )?;
-            (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), n)
+            let (docs, n, f) = searcher.search(&filtered, &(top.order_by_fast_field::<f64>("rating", Order::Desc), Count, same_pass))?;
+            (unscored(docs), n, f)
         }
     };
-    let snippets = Snippets::new(searcher, &filtered, &[fields.summary, fields.body])?;
+    let snippets = Snippets::new(searcher, &highlight_query(fields, &q.text), &[fields.summary, fields.body])?;
     let mut hits = Vec::with_capacity(addresses.len());
     for (score, address) in addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
         hits.push(Hit { id: id_of(fields, &doc), score, snippet_html: snippets.html(&doc) });
     }
-    let unfiltered = with_filters(text, fields, "platform", None);
-    let facets = searcher.search(&unfiltered, &FacetCollector { filter: q.filter.clone() })?;
+    let facets = if q.facets && !unfiltered_is_same {
+        searcher.search(&with_filters(text, fields, "platform", None), &facet_collector)?
+    } else {
+        counted
+    };
     Ok(PlatformResults { total, hits, facets, typo_tolerant: false })
 }
 
@@ -319,7 +336,7 @@ pub fn texts(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -> 
     }
     let query = BooleanQuery::new(vec![(Occur::Must, text_q), (Occur::Must, Box::new(BooleanQuery::new(sections)))]);
     let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
-    let snippets = Snippets::new(searcher, &query, &[fields.summary, fields.body, fields.name])?;
+    let snippets = Snippets::new(searcher, &highlight_query(fields, text), &[fields.summary, fields.body, fields.name])?;
     let mut hits = Vec::with_capacity(top.len());
     for (_, address) in top {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -365,8 +382,11 @@ pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -
 
 /// Counts facet values over the text matches: for each facet, the documents that pass every
 /// filter but that facet's own (so the counts say what choosing another value would give).
+#[derive(Clone)]
 struct FacetCollector {
     filter: FacetFilter,
+    /// When off, nothing is read or counted.
+    enabled: bool,
 }
 
 const FACET_FIELDS: [&str; 4] = ["kind", "need", "agency", "status"];
@@ -383,6 +403,9 @@ impl Collector for FacetCollector {
     type Child = FacetSegment;
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
+        if !self.enabled {
+            return Ok(FacetSegment { columns: Vec::new(), selected: Vec::new(), counts: Vec::new() });
+        }
         let fast = segment.fast_fields();
         let wanted = [&self.filter.kind, &self.filter.need, &self.filter.agency, &self.filter.status];
         let mut columns = Vec::new();
@@ -425,6 +448,9 @@ impl SegmentCollector for FacetSegment {
     type Fruit = [FacetCounts; 4];
 
     fn collect(&mut self, doc: DocId, _: Score) {
+        if self.columns.is_empty() {
+            return;
+        }
         let passes: Vec<bool> = self
             .selected
             .iter()
@@ -448,7 +474,7 @@ impl SegmentCollector for FacetSegment {
     fn harvest(self) -> [FacetCounts; 4] {
         let mut out: [FacetCounts; 4] = Default::default();
         for (i, counts) in self.counts.into_iter().enumerate() {
-            let Some(column) = &self.columns[i] else { continue };
+            let Some(Some(column)) = self.columns.get(i) else { continue };
             for (ord, n) in counts {
                 let mut value = String::new();
                 if column.ord_to_str(ord, &mut value).unwrap_or(false) {
@@ -498,7 +524,7 @@ mod tests {
     }
 
     fn query(text: &str) -> PlatformQuery {
-        PlatformQuery { text: text.into(), filter: FacetFilter::default(), sort: SearchSort::Relevance, offset: 0, limit: 10 }
+        PlatformQuery { text: text.into(), filter: FacetFilter::default(), sort: SearchSort::Relevance, offset: 0, limit: 10, facets: true }
     }
 
     fn ids(s: &Searcher, f: &Fields, q: &PlatformQuery) -> Vec<i64> {

@@ -10,7 +10,7 @@ use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, S
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 
 /// Bumped whenever fields or analyzers change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the folding analyzer.
 pub const FOLDED: &str = "vi_folded";
@@ -26,6 +26,8 @@ pub struct Fields {
     pub section: Field,
     /// Row id in its table.
     pub id: Field,
+    /// Every text of the document, folded: what a word must match (one posting list per word).
+    pub all: Field,
     /// Name and short name, folded (stored for highlighting).
     pub name: Field,
     /// Name and short name, exact.
@@ -54,6 +56,10 @@ pub struct Fields {
     pub rating: Field,
 }
 
+fn text_with(analyzer: &str, record: IndexRecordOption) -> TextOptions {
+    TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(record))
+}
+
 fn text(analyzer: &str, stored: bool) -> TextOptions {
     let indexing = TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(IndexRecordOption::WithFreqsAndPositions);
     let options = TextOptions::default().set_indexing_options(indexing);
@@ -68,6 +74,7 @@ impl Fields {
             key: b.add_text_field("key", STRING | STORED),
             section: b.add_text_field("section", STRING | FAST),
             id: b.add_u64_field("id", INDEXED | FAST | STORED),
+            all: b.add_text_field("all", text_with(FOLDED, IndexRecordOption::WithFreqs)),
             name: b.add_text_field("name", text(FOLDED, true)),
             name_exact: b.add_text_field("name_exact", text(EXACT, false)),
             aka: b.add_text_field("aka", text(FOLDED, true)),

@@ -144,3 +144,19 @@ fn an_unreachable_database_url_is_reported_without_starting_a_cluster() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("could not connect to PostgreSQL"));
     assert!(!dir.path().join("postgres").exists(), "DATABASE_URL means no embedded cluster");
 }
+
+#[test]
+fn reindex_rebuilds_the_index_and_reports_its_speed() {
+    let dir = tempfile::Builder::new()
+        .prefix("ndp-reindex-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let output = ndp(&data).arg("reindex").output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("documents per second"), "{stdout}");
+    assert!(ndp::search::index_dir(&data).join("ndp-index-complete").is_file(), "a complete index is in place");
+    assert!(!data.join("postgres").join("postmaster.pid").exists(), "the cluster it started is stopped again");
+}

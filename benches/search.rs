@@ -1,0 +1,207 @@
+//! Search engine latency over synthetic catalogues of 1k, 10k and 100k platforms: the portal's
+//! tantivy search (the same call the catalogue page makes, with facets and snippets) against
+//! PostgreSQL full-text search (`unaccent` + GIN on a `tsvector`, ranked with `ts_rank`, top 20).
+//!
+//! Run: `cargo bench --bench search` (sizes from `NDP_BENCH_SIZES`, default `1000,10000,100000`).
+//! Uses `DATABASE_URL` when set, else a throw-away embedded cluster. Besides criterion's report it
+//! prints p50/p99 per engine and size, and the rebuild time of the index.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, reason = "benchmark")]
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ndp::search::{FacetFilter, Outcome, PlatformQuery, Search, SearchSort};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions as _, PgPool};
+
+/// A fixed mix: short and long, with and without diacritics, a typo, a prefix.
+const QUERIES: &[&str] = &[
+    "suc khoe",
+    "đặt lịch khám bệnh",
+    "thanh toan hoa don dien nuoc",
+    "hoc truc tuyen cho hoc sinh",
+    "ve xe khach",
+    "ban do so",
+    "dinh danh xac thuc",
+    "chữ ký số từ xa",
+    "du lich thong minh",
+    "thuong mai dien tu nong san",
+    "giao thong",
+    "thu vien",
+    "bao hiem xa hoi",
+    "tuyen dung viec lam",
+    "quan ly dat dai",
+    "phan anh kien nghi",
+    "giam sat an toan thong tin",
+    "luu tru dam may",
+    "hop truc tuyne",
+    "dao tao ky nang s",
+];
+
+struct Setup {
+    size: u32,
+    pool: PgPool,
+    search: Search,
+    rebuild: Duration,
+    documents: u64,
+}
+
+fn admin_options(runtime: &tokio::runtime::Runtime) -> PgConnectOptions {
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        return url.parse::<PgConnectOptions>().unwrap().database("postgres");
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("ndp-bench-pg-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .unwrap()
+        .keep();
+    let cluster = ndp::embedded_pg::EmbeddedPg::new(&dir, None, "postgres").unwrap();
+    runtime.block_on(cluster.start()).unwrap();
+    println!("embedded cluster for the benchmark: {} (stop it with pg_ctl or remove the directory)", dir.display());
+    cluster.connect_options("postgres")
+}
+
+async fn prepare(admin: &PgConnectOptions, size: u32) -> Setup {
+    let name = format!("ndp_bench_{size}");
+    ndp::db::create_database_if_missing(admin.clone(), &name).await.unwrap();
+    let pool =
+        PgPoolOptions::new().max_connections(8).connect_with(admin.clone().database(&name).disable_statement_logging()).await.unwrap();
+    ndp::db::migrate(&pool).await.unwrap();
+    if ndp::seed::is_empty(&pool).await.unwrap() {
+        ndp::seed::load_reference(&pool).await.unwrap();
+    }
+    let have: i64 = sqlx::query_scalar("select count(*) from platforms where origin = 'synthetic'").fetch_one(&pool).await.unwrap();
+    if have < i64::from(size) {
+        let started = Instant::now();
+        ndp::seed::synthetic::generate(&pool, size - u32::try_from(have).unwrap(), false).await.unwrap();
+        println!("size {size}: generated synthetic platforms in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    prepare_full_text(&pool).await;
+
+    let data = tempfile::tempdir().unwrap().keep();
+    let started = Instant::now();
+    let documents = ndp::search::rebuild_into(&pool, &ndp::search::index_dir(&data), |_| {}).await.unwrap();
+    let rebuild = started.elapsed();
+    let search = Search::start(pool.clone(), &data);
+    while !search.is_ready() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Setup { size, pool, search, rebuild, documents }
+}
+
+/// The usual alternative: a folded `tsvector` with a GIN index.
+async fn prepare_full_text(pool: &PgPool) {
+    sqlx::raw_sql(
+        "create extension if not exists unaccent;
+         alter table platforms add column if not exists bench_fts tsvector;
+         update platforms set bench_fts =
+             setweight(to_tsvector('simple', unaccent(coalesce(name, '') || ' ' || coalesce(short_name, ''))), 'A') ||
+             setweight(to_tsvector('simple', unaccent(coalesce(summary, ''))), 'B') ||
+             setweight(to_tsvector('simple', unaccent(coalesce(description, ''))), 'D')
+           where bench_fts is null;
+         create index if not exists platforms_bench_fts_idx on platforms using gin (bench_fts);
+         analyze platforms;",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+fn tantivy_query(search: &Search, text: &str) -> usize {
+    let q = PlatformQuery {
+        text: text.to_owned(),
+        filter: FacetFilter::default(),
+        sort: SearchSort::Relevance,
+        offset: 0,
+        limit: 20,
+        facets: true,
+    };
+    match search.platforms(&q).unwrap() {
+        Outcome::Ready(r) => r.total,
+        Outcome::Updating => panic!("index not ready"),
+    }
+}
+
+async fn postgres_query(pool: &PgPool, text: &str) -> usize {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select id from platforms, plainto_tsquery('simple', unaccent($1)) q
+         where bench_fts @@ q order by ts_rank(bench_fts, q) desc limit 20",
+    )
+    .bind(text)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    ids.len()
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.50), at(0.99))
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let admin = admin_options(&runtime);
+    let sizes: Vec<u32> = std::env::var("NDP_BENCH_SIZES")
+        .unwrap_or_else(|_| "1000,10000,100000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let mut report = Vec::new();
+    for size in sizes {
+        let setup = runtime.block_on(prepare(&admin, size));
+        let mut group = c.benchmark_group(format!("search_{size}"));
+        group.sample_size(20).measurement_time(Duration::from_secs(5));
+        group.bench_function("tantivy (20 queries)", |b| b.iter(|| QUERIES.iter().map(|q| tantivy_query(&setup.search, q)).sum::<usize>()));
+        group.bench_function("postgres_fts (20 queries)", |b| b.iter(|| runtime.block_on(async { futures_sum(&setup.pool).await })));
+        group.finish();
+
+        let rounds = 50;
+        let mut t_samples = Vec::new();
+        let mut p_samples = Vec::new();
+        for _ in 0..rounds {
+            for q in QUERIES {
+                let started = Instant::now();
+                std::hint::black_box(tantivy_query(&setup.search, q));
+                t_samples.push(started.elapsed());
+                let started = Instant::now();
+                std::hint::black_box(runtime.block_on(postgres_query(&setup.pool, q)));
+                p_samples.push(started.elapsed());
+            }
+        }
+        let (t50, t99) = percentiles(t_samples);
+        let (p50, p99) = percentiles(p_samples);
+        report.push(format!(
+            "| {} | {} | {:.3} ms | {:.3} ms | {:.3} ms | {:.3} ms | {:.0}× | {:.1} s ({:.0} docs/s) |",
+            setup.size,
+            setup.documents,
+            t50.as_secs_f64() * 1e3,
+            t99.as_secs_f64() * 1e3,
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3,
+            p99.as_secs_f64() / t99.as_secs_f64(),
+            setup.rebuild.as_secs_f64(),
+            setup.documents as f64 / setup.rebuild.as_secs_f64(),
+        ));
+    }
+    println!(
+        "\n| platforms | documents | tantivy p50 | tantivy p99 | PostgreSQL FTS p50 | PostgreSQL FTS p99 | p99 ratio | index rebuild |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for line in report {
+        println!("{line}");
+    }
+}
+
+async fn futures_sum(pool: &PgPool) -> usize {
+    let mut total = 0;
+    for q in QUERIES {
+        total += postgres_query(pool, q).await;
+    }
+    total
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -56,7 +56,7 @@ pub async fn run_server(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let search = crate::search::Search::start(pool.clone(), &config.data_dir);
+    let search = crate::search::Search::start(pool.clone(), &config.data_dir, config.search_cache_entries);
     let app = crate::app(AppState::new(pool, config, search.clone()));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
     search.shutdown().await;

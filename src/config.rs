@@ -36,6 +36,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// `NDP_AUTO_SEED`: seed the reference facts into an empty database on start (default on).
     pub auto_seed: bool,
+    /// `NDP_SEARCH_CACHE`: search results kept in memory until the index changes (0 turns it off).
+    pub search_cache_entries: usize,
 }
 
 /// A configuration value that could not be understood.
@@ -72,6 +74,7 @@ impl Config {
             db_max_connections: parse_number(&non_empty, "NDP_DB_MAX_CONNECTIONS", 16)?,
             request_timeout_secs: parse_number(&non_empty, "NDP_REQUEST_TIMEOUT_SECS", 30)?,
             auto_seed: non_empty("NDP_AUTO_SEED").is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no")),
+            search_cache_entries: parse_number(&non_empty, "NDP_SEARCH_CACHE", 2048)?,
         })
     }
 
@@ -107,6 +110,7 @@ impl fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("auto_seed", &self.auto_seed)
+            .field("search_cache_entries", &self.search_cache_entries)
             .finish()
     }
 }

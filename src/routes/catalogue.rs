@@ -127,6 +127,7 @@ pub async fn list_platforms(
 }
 
 /// One page of catalogue results, however found.
+#[derive(Clone)]
 pub struct Found {
     /// Cards of the page, in order.
     pub platforms: Vec<PlatformCard>,
@@ -168,7 +169,20 @@ pub async fn search_catalogue(
         limit: usize::try_from(PAGE_SIZE).unwrap_or(20),
         facets: with_facets,
     };
-    let results = match search.platforms(&query).map_err(|e| AppError::Internal(e.into()))? {
+    let key = format!("catalogue\u{1f}{q}\u{1f}{:?}\u{1f}{:?}\u{1f}{page}\u{1f}{with_facets}", query.filter, query.sort);
+    if let Some(found) = search.cached::<Found>(&key) {
+        return Ok(Found::clone(&found));
+    }
+    let found = find_in_index(pool, search, &query).await?;
+    if !found.updating {
+        search.remember(key, std::sync::Arc::new(found.clone()));
+    }
+    Ok(found)
+}
+
+async fn find_in_index(pool: &PgPool, search: &Search, query: &PlatformQuery) -> AppResult<Found> {
+    let with_facets = query.facets;
+    let results = match search.platforms(query).map_err(|e| AppError::Internal(e.into()))? {
         Outcome::Ready(r) => r,
         Outcome::Updating => {
             return Ok(Found { platforms: Vec::new(), total: 0, facets: Facets::default(), updating: true, widened: false });

@@ -79,12 +79,16 @@ pub async fn search(
     page.platform_total = total;
     page.updating = updating;
     page.widened = widened;
-    if let Outcome::Ready(hits) = search.texts(&page.q, OTHER_HITS).map_err(|e| AppError::Internal(e.into()))? {
+    let key = format!("texts\u{1f}{}", page.q);
+    if let Some(others) = search.cached::<Vec<(TextRef, String)>>(&key) {
+        page.others = others.as_ref().clone();
+    } else if let Outcome::Ready(hits) = search.texts(&page.q, OTHER_HITS).map_err(|e| AppError::Internal(e.into()))? {
         let refs = content::text_refs(&pool, &hits.iter().map(|h| (h.section.clone(), h.id)).collect::<Vec<_>>()).await?;
         page.others = hits
             .into_iter()
             .filter_map(|h| refs.iter().find(|r| r.section == h.section && r.id == h.id).map(|r| (r.clone(), h.snippet_html)))
             .collect();
+        search.remember(key, std::sync::Arc::new(page.others.clone()));
     }
     Ok(page)
 }

@@ -52,7 +52,13 @@ pub fn platform(fields: &Fields, p: &PlatformSource) -> TantivyDocument {
     add_text(&mut doc, fields.summary, p.summary.as_deref());
     add_text(&mut doc, fields.summary_exact, p.summary.as_deref());
     add_text(&mut doc, fields.body, p.description.as_deref());
-    add_all(&mut doc, fields, &[Some(&name), Some(&aka), p.summary.as_deref(), p.description.as_deref()]);
+    // The name three times and the summary twice: the cheap first ranking (plain BM25 on `all`)
+    // already prefers them, so the best results are among the candidates the full ranking reorders.
+    add_all(
+        &mut doc,
+        fields,
+        &[Some(&name), Some(&name), Some(&name), p.summary.as_deref(), p.summary.as_deref(), Some(&aka), p.description.as_deref()],
+    );
     doc.add_text(fields.kind, &p.kind);
     for need in &p.need_slugs {
         doc.add_text(fields.need, need);
@@ -81,7 +87,11 @@ pub fn text(fields: &Fields, t: &TextSource) -> TantivyDocument {
     add_text(&mut doc, fields.summary, t.summary.as_deref());
     add_text(&mut doc, fields.summary_exact, t.summary.as_deref());
     add_text(&mut doc, fields.body, t.body.as_deref());
-    add_all(&mut doc, fields, &[Some(&t.title), t.aka.as_deref(), t.summary.as_deref(), t.body.as_deref()]);
+    add_all(
+        &mut doc,
+        fields,
+        &[Some(&t.title), Some(&t.title), Some(&t.title), t.summary.as_deref(), t.summary.as_deref(), t.aka.as_deref(), t.body.as_deref()],
+    );
     doc.add_text(fields.name_sort, fold(&t.title));
     doc.add_i64(fields.created, t.created);
     doc.add_f64(fields.rating, 0.0);

@@ -39,6 +39,9 @@ pub enum Change {
 /// notifications may have been missed) it asks for a reconciliation.
 pub async fn listen(pool: PgPool, changes: mpsc::UnboundedSender<Change>) {
     loop {
+        if pool.is_closed() || changes.is_closed() {
+            return;
+        }
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
@@ -83,7 +86,13 @@ pub async fn listen(pool: PgPool, changes: mpsc::UnboundedSender<Change>) {
 }
 
 /// The indexer task: open or rebuild, then apply changes until the channel closes.
-pub async fn run(search: Search, pool: PgPool, dir: PathBuf, mut changes: mpsc::UnboundedReceiver<Change>) {
+pub async fn run(
+    search: Search,
+    pool: PgPool,
+    dir: PathBuf,
+    mut changes: mpsc::UnboundedReceiver<Change>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+) {
     let fields = search.shared.fields.clone();
     let (index, reader) = match open_existing(&dir) {
         Ok(opened) => {
@@ -112,7 +121,16 @@ pub async fn run(search: Search, pool: PgPool, dir: PathBuf, mut changes: mpsc::
         }
     };
     search.set_live(Live { reader: reader.clone() });
-    let indexer = Indexer { fields, pool, writer, reader };
+    // Rows changed after the index's last commit may have been missed while no process ran.
+    let last_commit = std::fs::metadata(dir.join("meta.json")).and_then(|m| m.modified()).ok();
+    let indexer = Indexer {
+        fields,
+        pool,
+        writer,
+        reader,
+        synced_at: std::sync::Mutex::new(last_commit.unwrap_or_else(std::time::SystemTime::now)),
+        generation,
+    };
     if changes.is_closed() {
         return;
     }
@@ -154,6 +172,10 @@ struct Indexer {
     pool: PgPool,
     writer: Arc<Mutex<IndexWriter>>,
     reader: IndexReader,
+    /// When the index last matched the database: reconciliation re-reads what changed since.
+    synced_at: Mutex<std::time::SystemTime>,
+    /// Bumped after each commit, so cached results are dropped.
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Indexer {
@@ -214,12 +236,17 @@ impl Indexer {
         })
         .await??;
         self.reader.reload()?;
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(())
     }
 
     /// Makes the index match the database: adds what is missing, deletes what is gone, and
     /// re-reads everything changed recently (notifications may have been lost).
     async fn reconcile(&self) -> anyhow::Result<()> {
+        let started = std::time::SystemTime::now();
+        let since = self.synced_at.lock().map(|t| *t).unwrap_or(started);
+        // A margin covers clock skew between this host and the database and in-flight commits.
+        let window = started.duration_since(since).unwrap_or_default() + Duration::from_secs(5);
         let wanted: HashSet<String> = search_source::all_keys(&self.pool).await?.into_iter().collect();
         let present = indexed_keys(&self.reader)?;
         let mut upserts: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -228,13 +255,14 @@ impl Indexer {
                 upserts.entry(section).or_default().push(id);
             }
         }
-        for key in search_source::changed_since(&self.pool, super::RECONCILE_EVERY.as_secs_f64() * 2.0 + 5.0).await? {
+        for key in search_source::changed_since(&self.pool, window.as_secs_f64()).await? {
             if let Some((section, id)) = key.split_once(':').and_then(|(s, i)| i.parse().ok().map(|i| (s.to_owned(), i))) {
                 upserts.entry(section).or_default().push(id);
             }
         }
         let stale: Vec<&String> = present.difference(&wanted).collect();
         if upserts.is_empty() && stale.is_empty() {
+            self.mark_synced(started);
             return Ok(());
         }
         tracing::info!(
@@ -251,7 +279,15 @@ impl Indexer {
         for (section, ids) in upserts {
             self.upsert(&section, &ids).await?;
         }
-        self.commit().await
+        self.commit().await?;
+        self.mark_synced(started);
+        Ok(())
+    }
+
+    fn mark_synced(&self, at: std::time::SystemTime) {
+        if let Ok(mut t) = self.synced_at.lock() {
+            *t = at;
+        }
     }
 }
 

@@ -12,7 +12,10 @@ mod indexer;
 mod query;
 pub mod schema;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use sqlx::PgPool;
@@ -46,6 +49,16 @@ struct Shared {
     live: RwLock<Option<Live>>,
     changes: mpsc::UnboundedSender<indexer::Change>,
     indexer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Bumped by every commit of the index: cached results of an older generation are dropped.
+    generation: Arc<AtomicU64>,
+    cache: std::sync::Mutex<ResultCache>,
+}
+
+/// Results of recent searches, valid for one index generation.
+struct ResultCache {
+    capacity: usize,
+    generation: u64,
+    entries: HashMap<String, Arc<dyn Any + Send + Sync>>,
 }
 
 #[derive(Clone)]
@@ -56,14 +69,23 @@ struct Live {
 impl Search {
     /// Starts the search service for the index under `data_dir`: opens or rebuilds the index in
     /// the background and keeps it current from the database's notifications.
-    pub fn start(pool: PgPool, data_dir: &Path) -> Self {
+    /// `cache_entries` bounds the results kept until the index changes (0: none).
+    pub fn start(pool: PgPool, data_dir: &Path, cache_entries: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (_, fields) = Fields::build();
-        let shared = Shared { fields, live: RwLock::new(None), changes: tx, indexer: std::sync::Mutex::new(None) };
+        let cache = ResultCache { capacity: cache_entries, generation: 0, entries: HashMap::new() };
+        let shared = Shared {
+            fields,
+            live: RwLock::new(None),
+            changes: tx,
+            indexer: std::sync::Mutex::new(None),
+            generation: Arc::new(AtomicU64::new(0)),
+            cache: std::sync::Mutex::new(cache),
+        };
         let search = Self { shared: Arc::new(shared) };
         let dir = index_dir(data_dir);
         tokio::spawn(indexer::listen(pool.clone(), search.shared.changes.clone()));
-        let handle = tokio::spawn(indexer::run(search.clone(), pool, dir, rx));
+        let handle = tokio::spawn(indexer::run(search.clone(), pool, dir, rx, search.shared.generation.clone()));
         if let Ok(mut slot) = search.shared.indexer.lock() {
             *slot = Some(handle);
         }
@@ -77,6 +99,31 @@ impl Search {
         if let Some(handle) = handle {
             let _ = handle.await;
         }
+    }
+
+    /// A result cached under `key` for the current index generation.
+    pub fn cached<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        let cache = self.shared.cache.lock().ok()?;
+        if cache.generation != generation {
+            return None;
+        }
+        cache.entries.get(key).cloned().and_then(|v| v.downcast::<T>().ok())
+    }
+
+    /// Keeps a result until the index changes (the oldest generation's results are dropped first;
+    /// when full, everything is dropped: simple and bounded).
+    pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>) {
+        let generation = self.shared.generation.load(Ordering::Acquire);
+        let Ok(mut cache) = self.shared.cache.lock() else { return };
+        if cache.capacity == 0 {
+            return;
+        }
+        if cache.generation != generation || cache.entries.len() >= cache.capacity {
+            cache.entries.clear();
+            cache.generation = generation;
+        }
+        cache.entries.insert(key, value);
     }
 
     /// Whether the index is open and answering.

@@ -118,17 +118,37 @@ pub struct Suggestion {
 }
 
 struct Words {
+    /// Folded words in the order typed (for phrases).
+    sequence: Vec<String>,
+    /// The same without repeats (each must match once).
     folded: Vec<String>,
+    /// Lower-cased words with their diacritics, without repeats.
     exact: Vec<String>,
     last_is_prefix: bool,
 }
 
+fn unique(words: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        if !out.contains(w) {
+            out.push(w.clone());
+        }
+    }
+    out
+}
+
 impl Words {
     fn of(text: &str) -> Self {
-        let folded = schema::terms(&mut schema::folded_analyzer(), text);
-        let exact = schema::terms(&mut schema::exact_analyzer(), text);
-        let last_is_prefix = !text.ends_with(char::is_whitespace) && folded.last().is_some_and(|w| w.chars().count() >= PREFIX_MIN_CHARS);
-        Self { folded: folded.into_iter().take(16).collect(), exact: exact.into_iter().take(16).collect(), last_is_prefix }
+        let sequence: Vec<String> = schema::terms(&mut schema::folded_analyzer(), text).into_iter().take(16).collect();
+        let exact: Vec<String> = schema::terms(&mut schema::exact_analyzer(), text).into_iter().take(16).collect();
+        let last_is_prefix = !text.ends_with(char::is_whitespace) && sequence.last().is_some_and(|w| w.chars().count() >= PREFIX_MIN_CHARS);
+        let mut folded = unique(&sequence);
+        // The last word typed stays last, so it is the one matched as a prefix.
+        if let Some(last) = sequence.last() {
+            folded.retain(|w| w != last);
+            folded.push(last.clone());
+        }
+        Self { folded, exact: unique(&exact), sequence, last_is_prefix }
     }
 }
 
@@ -147,25 +167,53 @@ enum Mode {
     Relaxed,
 }
 
-/// The text part of a query. Each word must match the `all` field (one posting list per word,
-/// so the required part is a cheap intersection); matches in particular fields only add score.
-fn text_query(fields: &Fields, words: &Words, mode: Mode) -> Option<Box<dyn Query>> {
+/// Boost clauses are kept only for terms in at most this share of documents (or this many):
+/// a term in nearly every document adds almost nothing to a BM25 score, yet scoring it would
+/// walk its whole posting list.
+const COMMON_TERM_SHARE: u64 = 16;
+const COMMON_TERM_FLOOR: u64 = 2_000;
+
+/// Whether a boost on `term` is worth its cost (see [`COMMON_TERM_SHARE`]).
+fn discriminative(searcher: &Searcher, term: &Term) -> bool {
+    let limit = (searcher.num_docs() / COMMON_TERM_SHARE).max(COMMON_TERM_FLOOR);
+    searcher.doc_freq(term).is_ok_and(|n| n > 0 && n <= limit)
+}
+
+/// The text part of a query, in two forms: `matching` (each word must match the `all` field: one
+/// posting list per word, a cheap intersection scored by plain BM25) finds and counts the results;
+/// `full` adds the boosts of the ranking and reorders the best candidates of `matching`.
+struct TextQuery {
+    matching: Box<dyn Query>,
+    full: Box<dyn Query>,
+}
+
+/// Candidates of the cheap ranking that the full ranking reorders.
+const RERANK_WINDOW: usize = 200;
+
+fn text_query(searcher: &Searcher, fields: &Fields, words: &Words, mode: Mode) -> Option<TextQuery> {
     if words.folded.is_empty() {
         return None;
     }
     let last = words.folded.len() - 1;
     let mut required: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // Scored boosts, each attached on its own level (see below).
+    let mut optionals: Vec<Box<dyn Query>> = Vec::new();
     for (i, word) in words.folded.iter().enumerate() {
         let term = Term::from_field_text(fields.all, word);
-        let mut alternatives: Vec<Box<dyn Query>> = vec![Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))];
-        if i == last && words.last_is_prefix {
-            alternatives.push(boxed(FuzzyTermQuery::new_prefix(term.clone(), 0, false), 0.5));
+        let prefix = i == last && words.last_is_prefix;
+        let fuzzy = mode != Mode::Strict && word.chars().count() >= FUZZY_MIN_CHARS;
+        // A prefix or typo match is a constant-score automaton query (a bit set, cheap to
+        // intersect); the word's own BM25 score is added by an optional clause. An alternative
+        // of both in one required clause would be a union scored across its whole posting list.
+        let clause: Box<dyn Query> = match (prefix, fuzzy) {
+            (true, true) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 1, true)),
+            (false, true) => Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
+            (true, false) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false)),
+            (false, false) => Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+        };
+        if (prefix || fuzzy) && discriminative(searcher, &term) {
+            optionals.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
         }
-        if mode != Mode::Strict && word.chars().count() >= FUZZY_MIN_CHARS {
-            alternatives.push(boxed(FuzzyTermQuery::new(term, 1, true), 0.3));
-        }
-        let clause: Box<dyn Query> =
-            if alternatives.len() == 1 { alternatives.remove(0) } else { Box::new(DisjunctionMaxQuery::new(alternatives)) };
         required.push((Occur::Should, clause));
     }
     let matching: Box<dyn Query> = match mode {
@@ -175,24 +223,47 @@ fn text_query(fields: &Fields, words: &Words, mode: Mode) -> Option<Box<dyn Quer
         }
         _ => Box::new(BooleanQuery::new(required.into_iter().map(|(_, q)| (Occur::Must, q)).collect())),
     };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching)];
-    for word in &words.folded {
-        for (field, boost) in [(fields.name, 3.0), (fields.summary, 1.0), (fields.aka, 0.4)] {
-            clauses.push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs), boost)));
+    // Score boosts. Each is attached on a level of its own (one optional clause per level), so it
+    // is only looked up for documents that already match: several optional clauses side by side
+    // would be merged by tantivy into a buffered union that scores their whole posting lists.
+    let field_boosts = words.folded.iter().flat_map(|w| [(fields.name, w, 3.0), (fields.summary, w, 1.0), (fields.aka, w, 0.4)]);
+    let exact_boosts = words.exact.iter().flat_map(|w| [(fields.name_exact, w, 1.5), (fields.summary_exact, w, 0.3)]);
+    for (field, word, boost) in field_boosts.chain(exact_boosts) {
+        let term = Term::from_field_text(field, word);
+        if discriminative(searcher, &term) {
+            optionals.push(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs), boost));
         }
     }
-    for word in &words.exact {
-        clauses.push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(fields.name_exact, word), IndexRecordOption::Basic), 1.5)));
-        clauses
-            .push((Occur::Should, boxed(TermQuery::new(Term::from_field_text(fields.summary_exact, word), IndexRecordOption::Basic), 0.3)));
-    }
-    if words.folded.len() >= 2 {
+    if words.sequence.len() >= 2 {
         for (field, boost) in [(fields.name, 4.0), (fields.summary, 2.0)] {
-            let terms: Vec<Term> = words.folded.iter().map(|w| Term::from_field_text(field, w)).collect();
-            clauses.push((Occur::Should, boxed(PhraseQuery::new(terms), boost)));
+            let terms: Vec<Term> = words.sequence.iter().map(|w| Term::from_field_text(field, w)).collect();
+            optionals.push(boxed(PhraseQuery::new(terms), boost));
         }
     }
-    Some(Box::new(BooleanQuery::new(clauses)))
+    let full = optionals
+        .into_iter()
+        .fold(matching.box_clone(), |scored, optional| Box::new(BooleanQuery::new(vec![(Occur::Must, scored), (Occur::Should, optional)])));
+    Some(TextQuery { matching, full })
+}
+
+/// Scores `candidates` (which all match `query`'s required part) with the full query: one scorer
+/// per segment, sought to each candidate in document order.
+fn rerank(searcher: &Searcher, query: &dyn Query, candidates: &[DocAddress]) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(searcher))?;
+    let mut sorted: Vec<DocAddress> = candidates.to_vec();
+    sorted.sort_by_key(|a| (a.segment_ord, a.doc_id));
+    let mut scored = Vec::with_capacity(sorted.len());
+    let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
+    for address in sorted {
+        if current.as_ref().is_none_or(|(ord, _)| *ord != address.segment_ord) {
+            current = Some((address.segment_ord, weight.scorer(searcher.segment_reader(address.segment_ord), 1.0)?));
+        }
+        let Some((_, scorer)) = current.as_mut() else { continue };
+        let score = if scorer.doc() <= address.doc_id && scorer.seek(address.doc_id) == address.doc_id { scorer.score() } else { 0.0 };
+        scored.push((score, address));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(scored)
 }
 
 /// Drops the sort keys of non-relevance orders (their score is shown as 0).
@@ -212,8 +283,10 @@ fn highlight_query(fields: &Fields, text: &str) -> BooleanQuery {
     BooleanQuery::new(clauses)
 }
 
+/// A filter clause: required, adds nothing to the score.
 fn must_term(field: Field, value: &str) -> (Occur, Box<dyn Query>) {
-    (Occur::Must, Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic)))
+    let term = TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic);
+    (Occur::Must, Box::new(tantivy::query::ConstScoreQuery::new(Box::new(term), 0.0)))
 }
 
 fn with_filters(text: Box<dyn Query>, fields: &Fields, section: &str, filter: Option<&FacetFilter>) -> BooleanQuery {
@@ -231,14 +304,14 @@ fn with_filters(text: Box<dyn Query>, fields: &Fields, section: &str, filter: Op
 /// Runs a catalogue query: the page of hits, the total, and facet counts.
 pub fn platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery) -> tantivy::Result<PlatformResults> {
     let words = Words::of(&q.text);
-    let Some(strict) = text_query(fields, &words, Mode::Strict) else { return Ok(PlatformResults::default()) };
+    let Some(strict) = text_query(searcher, fields, &words, Mode::Strict) else { return Ok(PlatformResults::default()) };
     let mut results = run_platforms(searcher, fields, q, strict)?;
     let has_long_word = words.folded.iter().any(|w| w.chars().count() >= FUZZY_MIN_CHARS);
     for (mode, applies) in [(Mode::Typos, has_long_word), (Mode::Relaxed, words.folded.len() >= 2)] {
         if results.total >= TOO_FEW || !applies {
             continue;
         }
-        if let Some(wider) = text_query(fields, &words, mode) {
+        if let Some(wider) = text_query(searcher, fields, &words, mode) {
             let retry = run_platforms(searcher, fields, q, wider)?;
             if retry.total > results.total {
                 results = PlatformResults { typo_tolerant: true, ..retry };
@@ -248,15 +321,18 @@ pub fn platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery) -> tan
     Ok(results)
 }
 
-fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: Box<dyn Query>) -> tantivy::Result<PlatformResults> {
+fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: TextQuery) -> tantivy::Result<PlatformResults> {
     let unfiltered_is_same = q.filter == FacetFilter::default();
-    let filtered = with_filters(text.box_clone(), fields, "platform", Some(&q.filter));
+    let filtered = with_filters(text.matching.box_clone(), fields, "platform", Some(&q.filter));
     let limit = q.limit.max(1);
+    // For relevance, the cheap ranking picks a window of candidates that the full ranking reorders.
+    let window = if q.sort == SearchSort::Relevance { (q.offset + limit).max(RERANK_WINDOW) } else { limit };
+    let offset = if q.sort == SearchSort::Relevance { 0 } else { q.offset };
     let facet_collector = FacetCollector { filter: q.filter.clone(), enabled: q.facets };
     // Without filters the facets are counted in the same pass; with filters they need the
     // unfiltered matches, so a second pass counts them.
     let same_pass = FacetCollector { enabled: q.facets && unfiltered_is_same, ..facet_collector.clone() };
-    let top = TopDocs::with_limit(limit).and_offset(q.offset);
+    let top = TopDocs::with_limit(window).and_offset(offset);
     let (addresses, total, counted): (Vec<(Score, DocAddress)>, usize, [FacetCounts; 4]) = match q.sort {
         SearchSort::Relevance => searcher.search(&filtered, &(top.order_by_score(), Count, same_pass))?,
         SearchSort::Name => {
@@ -272,6 +348,13 @@ fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: 
             (unscored(docs), n, f)
         }
     };
+    let addresses = if q.sort == SearchSort::Relevance {
+        let full = with_filters(text.full, fields, "platform", Some(&q.filter));
+        let candidates: Vec<DocAddress> = addresses.into_iter().map(|(_, a)| a).collect();
+        rerank(searcher, &full, &candidates)?.into_iter().skip(q.offset).take(limit).collect()
+    } else {
+        addresses
+    };
     let snippets = Snippets::new(searcher, &highlight_query(fields, &q.text), &[fields.summary, fields.body])?;
     let mut hits = Vec::with_capacity(addresses.len());
     for (score, address) in addresses {
@@ -279,7 +362,7 @@ fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: 
         hits.push(Hit { id: id_of(fields, &doc), score, snippet_html: snippets.html(&doc) });
     }
     let facets = if q.facets && !unfiltered_is_same {
-        searcher.search(&with_filters(text, fields, "platform", None), &facet_collector)?
+        searcher.search(&with_filters(text.matching, fields, "platform", None), &facet_collector)?
     } else {
         counted
     };
@@ -329,7 +412,7 @@ impl Snippets {
 /// Documents, news and questions matching `text`, best first.
 pub fn texts(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -> tantivy::Result<Vec<TextHit>> {
     let words = Words::of(text);
-    let Some(text_q) = text_query(fields, &words, Mode::Strict) else { return Ok(Vec::new()) };
+    let Some(TextQuery { full: text_q, .. }) = text_query(searcher, fields, &words, Mode::Strict) else { return Ok(Vec::new()) };
     let mut sections: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for section in ["document", "news", "qa"] {
         sections.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(fields.section, section), IndexRecordOption::Basic))));
@@ -395,7 +478,10 @@ struct FacetSegment {
     columns: Vec<Option<StrColumn>>,
     /// Per facet: the ordinal of the selected value in this segment (None: no filter; Some(None): value absent).
     selected: Vec<Option<Option<u64>>>,
-    counts: Vec<HashMap<u64, u64>>,
+    /// Per facet: a count per term ordinal of the segment's column.
+    counts: Vec<Vec<u64>>,
+    /// Whether any facet filter is set (else every document passes every filter).
+    filtered: bool,
 }
 
 impl Collector for FacetCollector {
@@ -404,7 +490,7 @@ impl Collector for FacetCollector {
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
         if !self.enabled {
-            return Ok(FacetSegment { columns: Vec::new(), selected: Vec::new(), counts: Vec::new() });
+            return Ok(FacetSegment { columns: Vec::new(), selected: Vec::new(), counts: Vec::new(), filtered: false });
         }
         let fast = segment.fast_fields();
         let wanted = [&self.filter.kind, &self.filter.need, &self.filter.agency, &self.filter.status];
@@ -420,7 +506,9 @@ impl Collector for FacetCollector {
             columns.push(column);
             selected.push(ord);
         }
-        Ok(FacetSegment { columns, selected, counts: vec![HashMap::new(); 4] })
+        let counts = columns.iter().map(|c| vec![0u64; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
+        let filtered = selected.iter().any(Option::is_some);
+        Ok(FacetSegment { columns, selected, counts, filtered })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -451,21 +539,33 @@ impl SegmentCollector for FacetSegment {
         if self.columns.is_empty() {
             return;
         }
-        let passes: Vec<bool> = self
-            .selected
-            .iter()
-            .zip(&self.columns)
-            .map(|(selected, column)| match (selected, column) {
+        if !self.filtered {
+            for (column, counts) in self.columns.iter().zip(&mut self.counts) {
+                if let Some(column) = column {
+                    for ord in column.term_ords(doc) {
+                        if let Some(n) = counts.get_mut(ord as usize) {
+                            *n += 1;
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        let mut passes = [true; 4];
+        for (i, (selected, column)) in self.selected.iter().zip(&self.columns).enumerate() {
+            passes[i] = match (selected, column) {
                 (None, _) => true,
                 (Some(Some(ord)), Some(column)) => column.term_ords(doc).any(|o| o == *ord),
                 (Some(_), _) => false,
-            })
-            .collect();
+            };
+        }
         for (i, (column, counts)) in self.columns.iter().zip(&mut self.counts).enumerate() {
             let others_pass = passes.iter().enumerate().all(|(j, p)| j == i || *p);
             if let (true, Some(column)) = (others_pass, column) {
                 for ord in column.term_ords(doc) {
-                    *counts.entry(ord).or_default() += 1;
+                    if let Some(n) = counts.get_mut(ord as usize) {
+                        *n += 1;
+                    }
                 }
             }
         }
@@ -475,7 +575,8 @@ impl SegmentCollector for FacetSegment {
         let mut out: [FacetCounts; 4] = Default::default();
         for (i, counts) in self.counts.into_iter().enumerate() {
             let Some(Some(column)) = self.columns.get(i) else { continue };
-            for (ord, n) in counts {
+            for (ord, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                let ord = ord as u64;
                 let mut value = String::new();
                 if column.ord_to_str(ord, &mut value).unwrap_or(false) {
                     out[i].push((value, n));

@@ -114,6 +114,8 @@ pub async fn generate(pool: &PgPool, n: u32, force: bool) -> anyhow::Result<u64>
         number = end;
     }
     tx.commit().await?;
+    // Fresh statistics, or the planner keeps assuming the tables are as small as before the load.
+    sqlx::raw_sql("analyze platforms, platform_enterprises, platform_need_groups, agencies, enterprises").execute(pool).await?;
     Ok(made)
 }
 

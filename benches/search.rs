@@ -5,7 +5,7 @@
 //! Run: `cargo bench --bench search` (sizes from `NDP_BENCH_SIZES`, default `1000,10000,100000`).
 //! Uses `DATABASE_URL` when set, else a throw-away embedded cluster. Besides criterion's report it
 //! prints p50/p99 per engine and size, and the rebuild time of the index.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, reason = "benchmark")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, reason = "benchmark")]
 
 use std::time::{Duration, Instant};
 

@@ -29,8 +29,10 @@ const BATCH_WINDOW: Duration = Duration::from_millis(100);
 pub enum Change {
     /// A row changed: `<table>:<id>` as sent by the database triggers.
     Row(String, i64),
-    /// Compare the whole index with the database.
+    /// Compare the whole index with the database, key by key.
     Reconcile,
+    /// The periodic check: counts and recent changes; a full comparison when the counts differ.
+    Tick,
     /// Stop: the process is shutting down.
     Shutdown,
 }
@@ -70,7 +72,7 @@ pub async fn listen(pool: PgPool, changes: mpsc::UnboundedSender<Change>) {
                     }
                 }
                 Ok(None) => {
-                    tracing::warn!("search listener lost its connection; reconciling");
+                    tracing::warn!("search listener lost its connection; reconciling in full");
                     if changes.send(Change::Reconcile).is_err() {
                         return;
                     }
@@ -134,15 +136,16 @@ pub async fn run(
     if changes.is_closed() {
         return;
     }
-    if let Err(e) = indexer.reconcile().await {
+    if let Err(e) = indexer.reconcile(true).await {
         tracing::warn!(error = %e, "first reconciliation failed");
     }
+    let mut ticks = 0u32;
     let mut tick = tokio::time::interval(super::RECONCILE_EVERY);
     tick.tick().await;
     loop {
         let first = tokio::select! {
             change = changes.recv() => match change { Some(c) => c, None => return },
-            _ = tick.tick() => Change::Reconcile,
+            _ = tick.tick() => Change::Tick,
         };
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
@@ -153,7 +156,15 @@ pub async fn run(
             }
         }
         let stop = batch.contains(&Change::Shutdown);
-        let result = if batch.contains(&Change::Reconcile) { indexer.reconcile().await } else { indexer.apply(&batch).await };
+        let result = if batch.contains(&Change::Reconcile) {
+            indexer.reconcile(true).await
+        } else if batch.contains(&Change::Tick) {
+            ticks = ticks.wrapping_add(1);
+            // Every tenth tick compares every key, for what the counts cannot show.
+            indexer.reconcile(ticks.is_multiple_of(10)).await
+        } else {
+            indexer.apply(&batch).await
+        };
         if stop {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "last search index update failed");
@@ -240,15 +251,20 @@ impl Indexer {
         Ok(())
     }
 
-    /// Makes the index match the database: adds what is missing, deletes what is gone, and
-    /// re-reads everything changed recently (notifications may have been lost).
-    async fn reconcile(&self) -> anyhow::Result<()> {
+    /// Makes the index match the database: re-reads everything changed since the last
+    /// reconciliation (notifications may have been lost) and, in full or when the counts differ,
+    /// adds what is missing and deletes what is gone.
+    async fn reconcile(&self, full: bool) -> anyhow::Result<()> {
         let started = std::time::SystemTime::now();
         let since = self.synced_at.lock().map(|t| *t).unwrap_or(started);
         // A margin covers clock skew between this host and the database and in-flight commits.
         let window = started.duration_since(since).unwrap_or_default() + Duration::from_secs(5);
-        let wanted: HashSet<String> = search_source::all_keys(&self.pool).await?.into_iter().collect();
-        let present = indexed_keys(&self.reader)?;
+        let counts_differ = search_source::count(&self.pool).await?.unsigned_abs() != self.reader.searcher().num_docs();
+        let (wanted, present): (HashSet<String>, HashSet<String>) = if full || counts_differ {
+            (search_source::all_keys(&self.pool).await?.into_iter().collect(), indexed_keys(&self.reader)?)
+        } else {
+            (HashSet::new(), HashSet::new())
+        };
         let mut upserts: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for key in wanted.difference(&present) {
             if let Some((section, id)) = key.split_once(':').and_then(|(s, i)| i.parse().ok().map(|i| (s.to_owned(), i))) {

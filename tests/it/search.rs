@@ -171,3 +171,16 @@ async fn facet_counts_come_from_the_search_and_filters_combine_with_words() {
     assert!(body.contains(r#"<option value="sector_shared" selected>"#));
     assert!(body.contains(r#"<option value="national">"#), "other kinds keep their counts");
 }
+
+#[tokio::test]
+async fn changes_made_while_an_instance_was_down_are_caught_up_on_start() {
+    let (pool, _) = fresh_db().await;
+    let first = TestApp::spawn_on(pool.clone(), tempfile::tempdir().unwrap()).await;
+    let data = first.stop().await;
+    // Nobody listens now: this notification is lost.
+    sqlx::query("update platforms set summary = 'Nền tảng kỳ lân biển thử nghiệm' where slug = 'ban-do-so'").execute(&pool).await.unwrap();
+    let second = TestApp::spawn_on(pool, data).await;
+    wait_until(Duration::from_secs(5), || async { search_slugs(&second, "ky lan bien").await == ["ban-do-so"] })
+        .await
+        .expect("the reconciliation on start finds the change");
+}

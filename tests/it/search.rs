@@ -180,7 +180,9 @@ async fn changes_made_while_an_instance_was_down_are_caught_up_on_start() {
     // Nobody listens now: this notification is lost.
     sqlx::query("update platforms set summary = 'Nền tảng kỳ lân biển thử nghiệm' where slug = 'ban-do-so'").execute(&pool).await.unwrap();
     let second = TestApp::spawn_on(pool, data).await;
-    wait_until(Duration::from_secs(5), || async { search_slugs(&second, "ky lan bien").await == ["ban-do-so"] })
-        .await
-        .expect("the reconciliation on start finds the change");
+    let found = wait_until(Duration::from_secs(5), || async {
+        search_slugs(&second, "ky lan bien").await.first().is_some_and(|s| s == "ban-do-so")
+    })
+    .await;
+    assert!(found.is_ok(), "the reconciliation on start finds the change; found {:?}", search_slugs(&second, "ky lan bien").await);
 }

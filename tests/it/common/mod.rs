@@ -228,6 +228,7 @@ impl TestApp {
 
     /// Like `spawn_on`, without waiting for the search index.
     pub async fn spawn_unready(pool: PgPool, data_dir: tempfile::TempDir) -> Self {
+        ndp::telemetry::init();
         let config = config_with_data_dir(Some(data_dir.path()));
         ndp::cli::prepare_database(&pool, &config).await.expect("prepare");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

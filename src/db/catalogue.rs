@@ -7,7 +7,7 @@ use sqlx::{FromRow, PgExecutor, Postgres, QueryBuilder};
 use time::{Date, OffsetDateTime};
 
 use crate::domain::platform::{Kind, Status};
-use crate::domain::text::{contains_pattern, fold};
+use crate::domain::text::fold;
 
 /// Results per catalogue page.
 pub const PAGE_SIZE: i64 = 20;
@@ -53,11 +53,10 @@ impl Sort {
     }
 }
 
-/// The catalogue's filters, already validated.
+/// The catalogue's filters, already validated. Words to match are the search index's job
+/// (`search::PlatformQuery`); plain SQL lists the catalogue when there are none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// Folded words that must all appear in the name, short name or summary.
-    pub words: Vec<String>,
     /// Kind of platform.
     pub kind: Option<Kind>,
     /// Need group slug.
@@ -68,11 +67,9 @@ pub struct Filter {
     pub status: Option<Status>,
 }
 
-impl Filter {
-    /// Splits free text into folded words (at most 8, each at most 40 characters).
-    pub fn words_of(q: &str) -> Vec<String> {
-        fold(q).split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).map(|w| w.chars().take(40).collect()).collect()
-    }
+/// Whether free text holds any word to search for (letters or digits).
+pub fn has_words(q: &str) -> bool {
+    fold(q).split(|c: char| !c.is_alphanumeric()).any(|w| !w.is_empty())
 }
 
 /// Which filter a facet leaves out, so its counts show what choosing another value would give.
@@ -87,10 +84,6 @@ enum Except {
 
 fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter, except: Except) {
     qb.push(" where true");
-    for word in &filter.words {
-        let pattern = contains_pattern(word);
-        qb.push(" and ndp_fold(concat_ws(' ', p.name, p.short_name, p.name_en, p.summary)) like ").push_bind(pattern);
-    }
     if let (Some(kind), false) = (filter.kind, except == Except::Kind) {
         qb.push(" and p.kind = ").push_bind(kind.as_str());
     }
@@ -189,14 +182,29 @@ pub async fn cards_by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<
     Ok(cards)
 }
 
-/// Names of need groups or agencies by slug, for facets computed by the search index.
-pub async fn facet_labels(db: impl PgExecutor<'_>, need_slugs: &[String], agency_slugs: &[String]) -> sqlx::Result<Vec<FacetValue>> {
+/// The name of a need group or an agency, for a facet value computed by the search index.
+#[derive(Debug, Clone)]
+pub struct FacetLabel {
+    /// `need` or `agency`.
+    pub facet: String,
+    /// The slug (the facet value).
+    pub slug: String,
+    /// Vietnamese name.
+    pub label: String,
+    /// English name.
+    pub label_en: Option<String>,
+    /// Display order (need groups follow Decision 578; agencies are ordered by count).
+    pub position: i32,
+}
+
+/// Names of need groups and agencies by slug, in one query.
+pub async fn facet_labels(db: impl PgExecutor<'_>, need_slugs: &[String], agency_slugs: &[String]) -> sqlx::Result<Vec<FacetLabel>> {
     sqlx::query_as!(
-        FacetValue,
-        r#"select 'need:' || slug as "value!", name as label, name_en as label_en, position::bigint as "count!"
+        FacetLabel,
+        r#"select 'need' as "facet!", slug as "slug!", name as "label!", name_en as label_en, position as "position!"
            from need_groups where slug = any($1)
            union all
-           select 'agency:' || slug, name, name_en, 0 from agencies where slug = any($2)"#,
+           select 'agency', slug, name, name_en, 0 from agencies where slug = any($2)"#,
         need_slugs,
         agency_slugs
     )
@@ -497,10 +505,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn free_text_becomes_a_few_folded_words() {
-        assert_eq!(Filter::words_of("  Sức khỏe, ĐỊA-chỉ "), ["suc", "khoe", "dia", "chi"]);
-        assert_eq!(Filter::words_of("a b c d e f g h i j").len(), 8);
-        assert!(Filter::words_of("\"'():*~").is_empty());
+    fn only_letters_and_digits_count_as_words() {
+        assert!(has_words("  Sức khỏe, ĐỊA-chỉ "));
+        assert!(has_words("186"));
+        assert!(!has_words("\"'():*~ \u{202e}"));
     }
 
     #[test]

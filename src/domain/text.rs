@@ -28,11 +28,6 @@ pub fn slugify(input: &str) -> String {
     slug.trim_end_matches('-').to_owned()
 }
 
-/// A `like` pattern matching text that contains `word` literally (`%`, `_` and `\\` escaped).
-pub fn contains_pattern(word: &str) -> String {
-    format!("%{}%", word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,11 +51,6 @@ mod tests {
         let nfd: String = "sức khỏe".nfd().collect();
         assert_eq!(fold(&nfd), fold("sức khỏe"));
         assert_eq!(normalize(&nfd), "sức khỏe");
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 
     #[test]

@@ -92,16 +92,16 @@ pub async fn list_platforms(
 ) -> AppResult<CataloguePage> {
     let (q, q_truncated) = clean_query(params.q.as_deref());
     let slug_param = |v: &Option<String>| v.as_deref().and_then(Slug::parse).map(|s| s.as_str().to_owned());
+    let has_words = catalogue::has_words(&q);
     let filter = Filter {
-        words: Filter::words_of(&q),
         kind: params.kind.as_deref().and_then(Kind::parse),
         need: slug_param(&params.need),
         agency: slug_param(&params.agency),
         status: params.status.as_deref().and_then(Status::parse),
     };
-    let sort = Sort::parse(params.sort.as_deref().unwrap_or(""), !filter.words.is_empty());
+    let sort = Sort::parse(params.sort.as_deref().unwrap_or(""), has_words);
     let page = params.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 10_000);
-    let found = if filter.words.is_empty() {
+    let found = if !has_words {
         let ((platforms, total), facets) =
             tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
         Found { platforms, total, facets, updating: false, widened: false }
@@ -196,39 +196,33 @@ async fn find_in_index(pool: &PgPool, search: &Search, query: &PlatformQuery) ->
     let [kind, need, agency, status] = results.facets;
     let slugs = |counts: &[(String, u64)]| counts.iter().map(|(v, _)| v.clone()).collect::<Vec<_>>();
     let labels = if with_facets { catalogue::facet_labels(pool, &slugs(&need), &slugs(&agency)).await? } else { Vec::new() };
-    let labelled = |prefix: &str, counts: Vec<(String, u64)>| -> Vec<FacetValue> {
-        let mut values: Vec<FacetValue> = counts
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    // Need groups and agencies carry names from the database (values without one are dropped);
+    // kinds and statuses are translated from their vocabulary, in its order.
+    let labelled = |facet: &str, counts: Vec<(String, u64)>| -> Vec<FacetValue> {
+        let mut values: Vec<(i32, FacetValue)> = counts
             .into_iter()
-            .filter_map(|(value, count)| {
-                let label = labels.iter().find(|l| l.value == format!("{prefix}:{value}"))?;
-                Some(FacetValue {
-                    value,
-                    label: label.label.clone(),
-                    label_en: label.label_en.clone(),
-                    count: i64::try_from(count).unwrap_or(0),
-                })
+            .filter_map(|(value, n)| {
+                let l = labels.iter().find(|l| l.facet == facet && l.slug == value)?;
+                Some((l.position, FacetValue { value, label: Some(l.label.clone()), label_en: l.label_en.clone(), count: count(n) }))
             })
             .collect();
-        if prefix == "need" {
-            values.sort_by_key(|v| labels.iter().find(|l| l.value == format!("need:{}", v.value)).map_or(i64::MAX, |l| l.count));
-        }
-        values
+        values.sort_by_key(|(position, v)| (*position, -v.count));
+        values.into_iter().map(|(_, v)| v).collect()
     };
-    let plain = |counts: Vec<(String, u64)>, order: &[&str]| -> Vec<FacetValue> {
-        let mut values: Vec<FacetValue> = counts
-            .into_iter()
-            .map(|(value, count)| FacetValue { value, label: None, label_en: None, count: i64::try_from(count).unwrap_or(0) })
-            .collect();
+    let vocabulary = |counts: Vec<(String, u64)>, order: &[&str]| -> Vec<FacetValue> {
+        let mut values: Vec<FacetValue> =
+            counts.into_iter().map(|(value, n)| FacetValue { value, label: None, label_en: None, count: count(n) }).collect();
         values.sort_by_key(|v| order.iter().position(|o| *o == v.value).unwrap_or(usize::MAX));
         values
     };
     let facets = Facets {
-        kind: plain(kind, &Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+        kind: vocabulary(kind, &Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
         need: labelled("need", need),
         agency: labelled("agency", agency),
-        status: plain(status, &Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        status: vocabulary(status, &Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
     };
-    Ok(Found { platforms, total: i64::try_from(results.total).unwrap_or(0), facets, updating: false, widened: results.typo_tolerant })
+    Ok(Found { platforms, total: i64::try_from(results.total).unwrap_or(0), facets, updating: false, widened: results.widened })
 }
 
 #[derive(Template, WebTemplate)]

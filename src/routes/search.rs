@@ -10,7 +10,7 @@ use sqlx::PgPool;
 
 use super::catalogue::{Found, search_catalogue};
 use super::view::clean_query;
-use crate::db::catalogue::{Filter, PlatformCard, Sort};
+use crate::db::catalogue::{self, Filter, PlatformCard, Sort};
 use crate::db::content::{self, TextRef};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Layout, PageCtx};
@@ -68,11 +68,10 @@ pub async fn search(
         updating: false,
         widened: false,
     };
-    let words = Filter::words_of(&page.q);
-    if words.is_empty() {
+    if !catalogue::has_words(&page.q) {
         return Ok(page);
     }
-    let filter = Filter { words, ..Filter::default() };
+    let filter = Filter::default();
     let Found { platforms, total, updating, widened, .. } =
         search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, false).await?;
     page.platforms = platforms.into_iter().take(10).collect();

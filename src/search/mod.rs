@@ -111,8 +111,8 @@ impl Search {
         cache.entries.get(key).cloned().and_then(|v| v.downcast::<T>().ok())
     }
 
-    /// Keeps a result until the index changes (the oldest generation's results are dropped first;
-    /// when full, everything is dropped: simple and bounded).
+    /// Keeps a result until the index changes. Results of an older generation are dropped, and
+    /// when the cache is full it is emptied: simple, bounded, and never stale.
     pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>) {
         let generation = self.shared.generation.load(Ordering::Acquire);
         let Ok(mut cache) = self.shared.cache.lock() else { return };

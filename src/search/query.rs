@@ -73,8 +73,6 @@ pub struct PlatformQuery {
 pub struct Hit {
     /// Row id.
     pub id: i64,
-    /// Relevance score (0 when sorted otherwise).
-    pub score: f32,
     /// Escaped summary or description excerpt with `<mark>` around matches.
     pub snippet_html: String,
 }
@@ -92,7 +90,7 @@ pub struct PlatformResults {
     /// Counts by kind, need, agency and status, each with the other filters applied.
     pub facets: [FacetCounts; 4],
     /// Whether the results came from a wider retry (typos, or not every word).
-    pub typo_tolerant: bool,
+    pub widened: bool,
 }
 
 /// A document, news article or question found by the site-wide search.
@@ -314,7 +312,7 @@ pub fn platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery) -> tan
         if let Some(wider) = text_query(searcher, fields, &words, mode) {
             let retry = run_platforms(searcher, fields, q, wider)?;
             if retry.total > results.total {
-                results = PlatformResults { typo_tolerant: true, ..retry };
+                results = PlatformResults { widened: true, ..retry };
             }
         }
     }
@@ -357,16 +355,16 @@ fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: 
     };
     let snippets = Snippets::new(searcher, &highlight_query(fields, &q.text), &[fields.summary, fields.body])?;
     let mut hits = Vec::with_capacity(addresses.len());
-    for (score, address) in addresses {
+    for (_, address) in addresses {
         let doc: TantivyDocument = searcher.doc(address)?;
-        hits.push(Hit { id: id_of(fields, &doc), score, snippet_html: snippets.html(&doc) });
+        hits.push(Hit { id: id_of(fields, &doc), snippet_html: snippets.html(&doc) });
     }
     let facets = if q.facets && !unfiltered_is_same {
         searcher.search(&with_filters(text.matching, fields, "platform", None), &facet_collector)?
     } else {
         counted
     };
-    Ok(PlatformResults { total, hits, facets, typo_tolerant: false })
+    Ok(PlatformResults { total, hits, facets, widened: false })
 }
 
 fn id_of(fields: &Fields, doc: &TantivyDocument) -> i64 {
@@ -666,7 +664,7 @@ mod tests {
         assert_eq!(ids(&s, &f, &query("blockch")), [1], "prefix of the last word");
         let typo = platforms(&s, &f, &query("blockchian")).unwrap();
         assert_eq!(typo.hits.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
-        assert!(typo.typo_tolerant);
+        assert!(typo.widened);
         assert!(ids(&s, &f, &query("ban dp")).is_empty() || ids(&s, &f, &query("ban dp")) == [2], "short words are not fuzzed");
     }
 

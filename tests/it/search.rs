@@ -49,6 +49,9 @@ async fn judged_queries_find_the_expected_platform_in_the_top_three() {
 async fn a_change_through_one_instance_reaches_another_within_two_seconds() {
     let a = TestApp::spawn().await;
     let b = TestApp::spawn_on(a.pool.clone(), tempfile::tempdir().unwrap()).await;
+    for app in [&a, &b] {
+        assert!(search_slugs(app, "chim canh cut").await.is_empty(), "nothing yet (and the empty result is now cached)");
+    }
     sqlx::query("update platforms set summary = 'Nền tảng nuôi chim cánh cụt thử nghiệm' where slug = 'ban-do-so'")
         .execute(&a.pool)
         .await

@@ -39,6 +39,7 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
         "img/emblem.svg" => "image/svg+xml",
         "img/favicon.svg" => "image/svg+xml",
         "js/suggest.js" => "text/javascript; charset=utf-8",
+        "js/forms.js" => "text/javascript; charset=utf-8",
     );
     let mut assets = Assets { by_hashed: HashMap::new(), by_logical: HashMap::new() };
     for (logical, content_type, bytes) in files {

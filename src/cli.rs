@@ -56,10 +56,14 @@ pub async fn run_server(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let keys = crate::auth::Keys::load(config.secret_key.as_deref(), &config.data_dir)?;
+    crate::auth::password::warm_up();
     let search = crate::search::Search::start(pool.clone(), &config.data_dir, config.search_cache_entries);
-    let app = crate::app(AppState::new(pool, config, search.clone()));
+    let background = crate::mail::Background::start(pool.clone(), &config);
+    let app = crate::app(AppState::new(pool, config, search.clone(), keys));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
     search.shutdown().await;
+    background.shutdown().await;
     served.context("server error")
 }
 

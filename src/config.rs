@@ -26,6 +26,8 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// `NDP_SMTP_URL`: mail server; without it mails are written under the data directory.
     pub smtp_url: Option<String>,
+    /// `NDP_MAIL_FROM`: sender of the portal's mails.
+    pub mail_from: String,
     /// `NDP_PG_BINDIR`: directory holding `initdb`, `postgres` and `pg_ctl`; found automatically when unset.
     pub pg_bindir: Option<PathBuf>,
     /// `NDP_PG_USER`: system user that runs the embedded cluster when the portal runs as root.
@@ -69,6 +71,7 @@ impl Config {
             base_url: non_empty("NDP_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             secret_key: non_empty("NDP_SECRET_KEY"),
             smtp_url: non_empty("NDP_SMTP_URL"),
+            mail_from: non_empty("NDP_MAIL_FROM").unwrap_or_else(|| "Cổng nền tảng số quốc gia <no-reply@localhost>".into()),
             pg_bindir: non_empty("NDP_PG_BINDIR").map(PathBuf::from),
             pg_system_user: non_empty("NDP_PG_USER").unwrap_or_else(|| "postgres".into()),
             db_max_connections: parse_number(&non_empty, "NDP_DB_MAX_CONNECTIONS", 16)?,

@@ -19,12 +19,36 @@ pub enum AppError {
     /// The request could not be understood; the text is safe to show.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// The page needs a signed-in account; the visitor is sent to sign in, then back to `next`.
+    #[error("sign-in required")]
+    SignInRequired {
+        /// Where to return after signing in.
+        next: String,
+    },
+    /// The page needs a second factor this session has not given (staff without TOTP set up).
+    #[error("second factor required")]
+    SecondFactorRequired,
+    /// Signed in, but this account may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// The request conflicts with the current state; the key explains it to the visitor.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Too many attempts; the key explains, the number is the seconds to wait.
+    #[error("too many requests")]
+    TooManyRequests(&'static str, u64),
     /// A database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// Any other server-side failure.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e))
+    }
 }
 
 /// Marker put on error responses so the error-page middleware knows what to render.
@@ -42,12 +66,21 @@ impl AppError {
         match self {
             Self::NotFound | Self::Database(sqlx::Error::RowNotFound) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::SignInRequired { .. } | Self::SecondFactorRequired => StatusCode::SEE_OTHER,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::Database(e) if is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn message_key(&self) -> &'static str {
+        match self {
+            Self::Conflict(key) | Self::TooManyRequests(key, _) => return key,
+            Self::Forbidden => return "error.forbidden",
+            _ => {}
+        }
         match self.status() {
             StatusCode::NOT_FOUND => "error.not_found",
             StatusCode::BAD_REQUEST => "error.bad_request",
@@ -63,6 +96,21 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        match &self {
+            Self::SignInRequired { next } => {
+                let query = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                return axum::response::Redirect::to(&format!("/login?{query}")).into_response();
+            }
+            Self::SecondFactorRequired => return axum::response::Redirect::to("/account/security?required=1").into_response(),
+            Self::TooManyRequests(_, secs) => {
+                let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, self.message_key());
+                if let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                    response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+                }
+                return response;
+            }
+            _ => {}
+        }
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");

@@ -117,6 +117,10 @@ mod tests {
     }
 
     /// Every literal key passed to a translation call in the templates and the code, in both languages.
+    /// Sections whose keys appear as plain string literals in the code.
+    const KEYED_SECTIONS: [&str; 11] =
+        ["form", "auth", "listing", "staff", "account", "security", "report", "logo", "error", "registration", "mail"];
+
     #[test]
     fn every_key_used_is_translated_in_both_languages() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -134,6 +138,7 @@ mod tests {
         }
         let mut missing = Vec::new();
         let mut checked = 0;
+        let field_files = files.clone();
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
             for call in [
@@ -156,6 +161,53 @@ mod tests {
                         if !lang.has(&key) {
                             missing.push(format!("{}: {key} ({})", file.display(), lang.code()));
                         }
+                    }
+                }
+            }
+        }
+        // Field labels: `layout.field("x")`, the form macros and form errors all use `field.<name>`.
+        for file in field_files.iter().filter(|f| !f.ends_with("i18n.rs")) {
+            let text = std::fs::read_to_string(file).unwrap();
+            for call in ["layout.field(\"", "self.errors, \"", "errors.add(\"", "errors.check(\""] {
+                for piece in text.split(call).skip(1) {
+                    let name: String = piece.chars().take_while(|c| *c != '"').collect();
+                    checked += 1;
+                    for lang in Lang::ALL {
+                        if !lang.has(&format!("field.{name}")) {
+                            missing.push(format!("{}: field.{name} ({})", file.display(), lang.code()));
+                        }
+                    }
+                }
+            }
+            // Message keys held in string literals (form errors, flashes, conflicts).
+            for piece in text.split('"').skip(1).step_by(2) {
+                let section = piece.split('.').next().unwrap_or("");
+                let keyish = piece.split('.').count() == 2 && piece.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '.');
+                if keyish && !piece.ends_with(".html") && KEYED_SECTIONS.contains(&section) {
+                    checked += 1;
+                    for lang in Lang::ALL {
+                        if !lang.has(piece) {
+                            missing.push(format!("{}: {piece} ({})", file.display(), lang.code()));
+                        }
+                    }
+                }
+            }
+        }
+        // Labels of stored values shown through `layout.tp(prefix, value)`.
+        let vocabularies: [(&str, &[&str]); 7] = [
+            ("revision_state", &["draft", "submitted", "approved", "rejected", "withdrawn"]),
+            ("report_state", &["due", "overdue", "submitted", "late"]),
+            ("security_dossier", &crate::domain::registration::SECURITY_DOSSIER),
+            ("reject", &["incomplete", "inaccurate", "not_owner", "other"]),
+            ("role", &["citizen", "enterprise", "moderator", "evaluator", "admin"]),
+            ("user_status", &["pending", "active", "disabled", "deleted"]),
+            ("kind", &["national", "potential_national", "citizen_serving", "ministry_deployed", "sector_shared"]),
+        ];
+        for (prefix, values) in vocabularies {
+            for value in values {
+                for lang in Lang::ALL {
+                    if !lang.has(&format!("{prefix}.{value}")) {
+                        missing.push(format!("{prefix}.{value} ({})", lang.code()));
                     }
                 }
             }

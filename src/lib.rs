@@ -2,8 +2,12 @@
 //!
 //! The library holds the whole portal; the `ndp` binary only parses the command line and calls it.
 
+/// Operator commands on accounts (`ndp user ...`).
+pub mod accounts;
 /// Static files served under content-hashed names.
 pub mod assets;
+/// Authentication: passwords, tokens, TOTP, sessions, CSRF.
+pub mod auth;
 /// Command-line operations shared by the binary and the tests (serve, migrate, seed).
 pub mod cli;
 /// Every environment variable, read once.
@@ -20,6 +24,8 @@ pub mod error;
 pub mod extract;
 /// Translations and per-request language.
 pub mod i18n;
+/// Background work: the mail sender, reminders and housekeeping.
+pub mod mail;
 /// Markdown rendering with sanitising.
 pub mod markdown;
 /// The route table and the handlers.

@@ -30,8 +30,46 @@ enum Command {
     },
     /// Rebuild the search index from the database, with a progress bar.
     Reindex,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Print the connection URL of the embedded cluster (for psql, pg_dump), starting it if needed.
     DbUrl,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an active account. The password is read from standard input when it is not a
+    /// terminal; otherwise one is generated and printed once.
+    Create {
+        /// Email address (the sign-in name).
+        #[arg(long)]
+        email: String,
+        /// citizen, enterprise, moderator, evaluator or admin.
+        #[arg(long)]
+        role: String,
+        /// For the enterprise role: the slug of the enterprise the account acts for.
+        #[arg(long, value_name = "SLUG")]
+        enterprise: Option<String>,
+        /// Display name (default: the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Change the role of an account.
+    SetRole {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// The new role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Disable an account.
+    Disable {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -80,6 +118,7 @@ async fn run(args: Cli) -> anyhow::Result<()> {
                 report.documents as f64 / seconds.max(0.001)
             ))
         }
+        Command::User(command) => user(&config, command).await,
         Command::DbUrl => {
             if let Some(url) = &config.database_url {
                 return say(url);
@@ -89,6 +128,44 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             say(&cluster.url(ndp::embedded_pg::DATABASE))
         }
     }
+}
+
+async fn user(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create { email, role, enterprise, name } => {
+            let password = read_password()?;
+            let created = cli::with_database(config, |pool| async move {
+                ndp::db::migrate(&pool).await?;
+                ndp::accounts::create(&pool, &email, &role, enterprise.as_deref(), name.as_deref(), password).await
+            })
+            .await?;
+            match created.generated_password {
+                Some(password) => say(&format!("account {} created; password (shown once): {password}", created.id)),
+                None => say(&format!("account {} created", created.id)),
+            }
+        }
+        UserCommand::SetRole { email, role } => {
+            cli::with_database(config, |pool| async move { ndp::accounts::set_role(&pool, &email, &role).await }).await?;
+            say("role changed")
+        }
+        UserCommand::Disable { email } => {
+            cli::with_database(config, |pool| async move { ndp::accounts::disable(&pool, &email).await }).await?;
+            say("account disabled")
+        }
+    }
+}
+
+/// The password piped on standard input, if it is not a terminal.
+fn read_password() -> anyhow::Result<Option<String>> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    Ok((!password.is_empty()).then_some(password))
 }
 
 fn say(text: &str) -> anyhow::Result<()> {

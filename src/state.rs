@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use sqlx::PgPool;
 
+use crate::auth::Keys;
 use crate::config::Config;
 use crate::search::Search;
 
@@ -17,12 +18,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The search service of this process.
     pub search: Search,
+    /// Keys derived from the portal's secret key.
+    pub keys: Keys,
 }
 
 impl AppState {
-    /// Builds the state from a pool, the configuration and the search service.
-    pub fn new(pool: PgPool, config: Config, search: Search) -> Self {
-        Self { pool, config: Arc::new(config), search }
+    /// Builds the state from a pool, the configuration, the search service and the keys.
+    pub fn new(pool: PgPool, config: Config, search: Search, keys: Keys) -> Self {
+        Self { pool, config: Arc::new(config), search, keys }
     }
 }
 

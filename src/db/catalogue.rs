@@ -382,6 +382,8 @@ pub struct PlatformDetail {
     pub reported_users_note: Option<String>,
     /// Last confirmation by the owner.
     pub last_confirmed_at: Option<OffsetDateTime>,
+    /// Logo file under the uploads directory.
+    pub logo_path: Option<String>,
     /// Origin of the row (seed, synthetic, portal).
     pub origin: String,
     /// Citations.
@@ -400,7 +402,7 @@ pub async fn find(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Pl
                   d.slug as "plan_slug?", d.number as "plan_number?", d.title as "plan_title?", d.issued_on as plan_issued_on,
                   p.website, p.android_url, p.ios_url, p.languages, p.accessibility_url, p.data_in_vietnam,
                   p.security_level, p.ndxp_connected, p.reported_users, p.reported_users_as_of, p.reported_users_note,
-                  p.last_confirmed_at, p.origin, p.sources, p.updated_at
+                  p.last_confirmed_at, p.logo_path, p.origin, p.sources, p.updated_at
            from platforms p
            left join agencies h on h.id = p.host_agency_id
            left join agencies f on f.id = p.focal_unit_id
@@ -443,6 +445,7 @@ pub async fn find(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<Pl
         reported_users_as_of: r.reported_users_as_of,
         reported_users_note: r.reported_users_note,
         last_confirmed_at: r.last_confirmed_at,
+        logo_path: r.logo_path,
         origin: r.origin,
         sources: r.sources,
         updated_at: r.updated_at,

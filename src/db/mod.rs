@@ -2,10 +2,16 @@
 //! one module per table or aggregate. Functions take `impl PgExecutor<'_>` so they work on the
 //! pool and inside a transaction.
 
+pub mod audit;
 pub mod catalogue;
 pub mod content;
 pub mod directory;
+pub mod outbox;
+pub mod registrations;
+pub mod reports;
+pub mod revisions;
 pub mod search_source;
+pub mod users;
 
 use std::time::Duration;
 

@@ -1,6 +1,9 @@
 //! Newtypes, enumerations and validation of the domain: no axum, no sqlx.
 
+pub mod account;
+pub mod listing;
 pub mod platform;
+pub mod registration;
 pub mod text;
 
 /// A URL slug: lowercase ASCII letters and digits in words joined by single hyphens, at most 120 bytes.

@@ -1,5 +1,7 @@
-//! Request extractors: the page context every HTML page is built from.
+//! Request extractors: the page context every HTML page is built from, and who is asking.
 
 mod page;
+mod user;
 
-pub use page::{Layout, PageCtx};
+pub use page::{FormCtx, Layout, PageCtx};
+pub use user::{Admin, CurrentUser, EnterpriseUser, Moderator, Staff, client_addr, request_id};

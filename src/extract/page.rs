@@ -1,13 +1,33 @@
 //! `PageCtx` → `Layout`: the data the shared layout needs (language, request id, current path,
-//! the search box's text, asset URLs), built once per request.
+//! the search box's text, asset URLs, the signed-in account, the CSRF token and a one-time
+//! message), built once per request.
 
 use std::borrow::Borrow;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use tower_sessions::Session;
+
+use crate::auth::AuthSession;
 use crate::error::AppError;
 use crate::i18n::Lang;
+
+/// The signed-in account as the header shows it.
+#[derive(Debug, Clone)]
+pub struct HeaderUser {
+    /// Name.
+    pub display_name: String,
+    /// Role at sign-in (links only; pages check the stored role).
+    pub role: String,
+}
+
+impl HeaderUser {
+    /// Whether to link the staff area.
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role.as_str(), "moderator" | "evaluator" | "admin")
+    }
+}
 
 /// What the shared layout (`templates/base.html`) shows around every page.
 #[derive(Debug, Clone)]
@@ -22,6 +42,12 @@ pub struct Layout {
     pub request_id: String,
     /// Text for the header's search box.
     pub search_q: String,
+    /// The signed-in account.
+    pub user: Option<HeaderUser>,
+    /// The session's CSRF token (empty without a session; form pages make sure there is one).
+    pub csrf_token: String,
+    /// A one-time message (translation key) left by the previous request.
+    pub flash: Option<String>,
 }
 
 impl Layout {
@@ -32,12 +58,40 @@ impl Layout {
         let query: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or("")).unwrap_or_default();
         let search_q = query.iter().find(|(k, _)| k == "q").map(|(_, v)| v.chars().take(200).collect()).unwrap_or_default();
         let kept: Vec<&(String, String)> = query.iter().filter(|(k, _)| k != "lang").collect();
-        Self { lang, path: parts.uri.path().to_owned(), query: serde_urlencoded::to_string(kept).unwrap_or_default(), request_id, search_q }
+        Self {
+            lang,
+            path: parts.uri.path().to_owned(),
+            query: serde_urlencoded::to_string(kept).unwrap_or_default(),
+            request_id,
+            search_q,
+            user: None,
+            csrf_token: String::new(),
+            flash: None,
+        }
+    }
+
+    /// Adds what the session holds: the account, the CSRF token, a one-time message.
+    async fn attach(&mut self, session: &Session) {
+        if let Some(auth) = AuthSession::current(session).await {
+            self.user = Some(HeaderUser { display_name: auth.display_name, role: auth.role });
+        }
+        self.csrf_token = crate::auth::session::csrf_token(session).await.unwrap_or_default();
+        self.flash = crate::auth::session::take_flash(session).await;
     }
 
     /// The translation of `key`.
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
+    }
+
+    /// The label of form field `name` (key `field.<name>`).
+    pub fn field(&self, name: &str) -> String {
+        self.lang.t(&format!("field.{name}"))
+    }
+
+    /// The translation of the key `<prefix>.<value>` (labels of stored values).
+    pub fn tp(&self, prefix: &str, value: &str) -> String {
+        self.lang.t(&format!("{prefix}.{value}"))
     }
 
     /// The translation of `key` with placeholders filled in.
@@ -124,6 +178,28 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(Layout::from_parts(parts)))
+        let mut layout = Layout::from_parts(parts);
+        if let Some(session) = parts.extensions.get::<Session>() {
+            layout.attach(session).await;
+        }
+        Ok(Self(layout))
+    }
+}
+
+/// Extractor for pages with a form: like [`PageCtx`], and makes sure the session has a CSRF token
+/// (which starts a session for a visitor who has none).
+#[derive(Debug, Clone)]
+pub struct FormCtx(pub Layout);
+
+impl<S: Send + Sync> FromRequestParts<S> for FormCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PageCtx(mut layout) = PageCtx::from_request_parts(parts, state).await?;
+        if layout.csrf_token.is_empty() {
+            let session = parts.extensions.get::<Session>().ok_or(AppError::BadRequest("no session layer"))?;
+            layout.csrf_token = crate::auth::session::ensure_csrf_token(session).await?;
+        }
+        Ok(Self(layout))
     }
 }

@@ -239,6 +239,15 @@ pub struct PlatformPage {
 }
 
 impl PlatformPage {
+    /// Not confirmed by its owner for six months (or never).
+    fn is_stale(&self) -> bool {
+        self.p.last_confirmed_at.is_none_or(|at| time::OffsetDateTime::now_utc() - at > crate::routes::account::CONFIRM_EVERY)
+    }
+
+    fn logo_url(&self) -> Option<String> {
+        self.p.logo_path.as_deref().filter(|p| crate::domain::listing::is_logo_name(p)).map(|p| format!("/media/logos/{p}"))
+    }
+
     fn facts(&self) -> Vec<Fact> {
         let lang = self.layout.lang;
         let p = &self.p;

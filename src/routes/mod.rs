@@ -1,11 +1,17 @@
 //! THE route table of the portal, and the layers every request passes through.
 
+mod account;
+mod auth;
 mod catalogue;
 mod content;
 mod directory;
+mod form;
 mod home;
+mod listings;
 mod ops;
+mod reports;
 mod search;
+mod staff;
 mod view;
 
 use std::time::Duration;
@@ -16,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -27,13 +33,17 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
 use crate::error::{ErrorPage, error_response};
 use crate::extract::Layout;
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::state::AppState;
 
-/// Largest request body accepted anywhere (forms; uploads get their own limit).
-const BODY_LIMIT: usize = 256 * 1024;
+/// Largest request body accepted anywhere: a logo upload (1 MB) with its form. URL-encoded forms
+/// are held to `csrf::FORM_LIMIT`.
+const BODY_LIMIT: usize = 1024 * 1024 + 64 * 1024;
 
 /// Content-Security-Policy: no inline scripts or styles, nothing from other origins.
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
@@ -42,6 +52,14 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 /// Builds the whole application: routes, then layers.
 pub fn app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let secure_cookies = state.config.base_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(crate::auth::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(secure_cookies)
+        .with_expiry(Expiry::OnInactivity(crate::auth::session::IDLE));
+    let csrf_guard = middleware::from_fn_with_state(state.clone(), crate::auth::csrf::guard);
     Router::new()
         .route("/", get(home::show_home))
         .route("/platforms", get(catalogue::list_platforms))
@@ -59,11 +77,53 @@ pub fn app(state: AppState) -> Router {
         .route("/news/{slug}", get(content::show_news))
         .route("/recognitions", get(content::list_recognitions))
         .route("/recognitions/{slug}", get(content::show_recognition))
+        .route("/platforms/{slug}/history", get(listings::platform_history))
+        .route("/media/logos/{file}", get(listings::logo))
+        .route("/register", get(auth::register_form).post(auth::register))
+        .route("/register/sent", get(auth::register_sent))
+        .route("/verify-email/{token}", get(auth::verify_email_form).post(auth::verify_email))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/second-factor", get(auth::second_factor_form).post(auth::second_factor))
+        .route("/logout", post(auth::logout))
+        .route("/password/forgot", get(auth::forgot_form).post(auth::forgot))
+        .route("/password/forgot/sent", get(auth::forgot_sent))
+        .route("/password/reset/{token}", get(auth::reset_form).post(auth::reset))
+        .route("/account", get(account::account_home))
+        .route("/account/settings", get(account::settings))
+        .route("/account/settings/password", post(account::change_password))
+        .route("/account/settings/email", post(account::change_email))
+        .route("/account/security", get(account::security))
+        .route("/account/security/totp", post(account::enable_totp))
+        .route("/account/security/totp/disable", post(account::disable_totp))
+        .route("/account/security/recovery-codes", post(account::new_recovery_codes))
+        .route("/account/export", get(account::export_data))
+        .route("/account/delete", get(account::delete_form).post(account::delete_account))
+        .route("/account/platforms/new", get(listings::new_platform_form).post(listings::register_platform))
+        .route("/account/platforms/{slug}/edit", get(listings::edit_listing_form).post(listings::save_listing))
+        .route("/account/platforms/{slug}/confirm", post(listings::confirm_listing))
+        .route("/account/platforms/{slug}/logo", post(listings::upload_logo))
+        .route("/account/reports", get(reports::list_reports))
+        .route("/account/platforms/{slug}/reports/{period}", get(reports::report_form).post(reports::submit_report))
+        .route("/staff", get(staff::staff_home))
+        .route("/staff/revisions", get(staff::list_revisions))
+        .route("/staff/revisions/{id}", get(staff::show_revision))
+        .route("/staff/revisions/{id}/approve", post(staff::approve_revision))
+        .route("/staff/revisions/{id}/reject", post(staff::reject_revision))
+        .route("/staff/enterprises", get(staff::list_enterprise_accounts))
+        .route("/staff/enterprises/{user_id}/approve", post(staff::approve_enterprise_account))
+        .route("/staff/enterprises/{user_id}/reject", post(staff::reject_enterprise_account))
+        .route("/staff/users", get(staff::list_users))
+        .route("/staff/users/{user_id}/role", post(staff::set_user_role))
+        .route("/staff/users/{user_id}/status", post(staff::set_user_status))
+        .route("/staff/audit", get(staff::list_audit))
+        .route("/staff/reports", get(staff::list_missing_reports))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/robots.txt", get(ops::robots))
         .route("/static/{*file}", get(ops::static_file))
         .fallback(not_found)
+        .layer(csrf_guard)
+        .layer(sessions)
         .with_state(state)
         .layer(
             ServiceBuilder::new()

@@ -1,7 +1,9 @@
 //! Black-box tests against a real PostgreSQL. One test binary, so one database server per run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
 
+mod accounts;
 mod common;
+mod enterprise;
 mod launcher;
 mod pages;
 mod schema;

@@ -202,8 +202,10 @@ async fn responses_carry_security_headers_and_a_request_id() {
 #[tokio::test]
 async fn wrong_method_and_oversized_bodies_get_error_pages() {
     let app = TestApp::spawn().await;
-    let response = app.client.post(format!("{}/platforms", app.base)).body("x").send().await.unwrap();
-    assert_eq!(response.status(), 405);
+    let (_, form) = app.get("/login").await;
+    let token = crate::common::csrf_in(&form);
+    let response = app.client.post(format!("{}/platforms", app.base)).form(&[("csrf_token", token.as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), 405, "a genuine form sent to a page that takes none");
     assert!(response.text().await.unwrap().contains("Mã yêu cầu"));
     let response = app.client.post(format!("{}/platforms", app.base)).body(vec![b'a'; 2 * 1024 * 1024]).send().await;
     if let Ok(response) = response {

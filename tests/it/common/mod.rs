@@ -275,3 +275,90 @@ impl TestApp {
         self.client.get(format!("{}{path}", self.base)).send().await.expect("request")
     }
 }
+
+/// The CSRF token in a page's forms.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no CSRF token in the page:\n{html}"));
+    html[start..].chars().take_while(|c| *c != '"').collect()
+}
+
+/// A password every test account uses.
+pub const PASSWORD: &str = "mây trắng bay về núi xa";
+
+impl TestApp {
+    /// A new client (no cookies shared with `self.client`) for a second person.
+    pub fn new_client() -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
+    }
+
+    /// GETs a path with a given client.
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> (u16, String) {
+        let response = client.get(format!("{}{path}", self.base)).send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// POSTs a form with `client`, taking the CSRF token from the page at `form_page`.
+    pub async fn post_with(&self, client: &reqwest::Client, form_page: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let (_, page) = self.get_with(client, form_page).await;
+        let token = csrf_in(&page);
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        client.post(format!("{}{path}", self.base)).form(&all).send().await.expect("post")
+    }
+
+    /// POSTs a form with the app's own client.
+    pub async fn post(&self, form_page: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.post_with(&self.client, form_page, path, fields).await
+    }
+
+    /// Creates an active account through the operator command's code path.
+    pub async fn create_user(&self, email: &str, role: &str, enterprise: Option<&str>) -> i64 {
+        ndp::accounts::create(&self.pool, email, role, enterprise, None, Some(PASSWORD.into())).await.expect("create user").id
+    }
+
+    /// Signs `client` in with the password; returns the redirect target.
+    pub async fn login_with(&self, client: &reqwest::Client, email: &str) -> String {
+        let response = self.post_with(client, "/login", "/login", &[("email", email), ("password", PASSWORD), ("next", "/account")]).await;
+        assert_eq!(response.status().as_u16(), 303, "sign-in of {email}: {}", response.text().await.unwrap_or_default());
+        response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+    }
+
+    /// Signs a staff account in and sets up TOTP for it, so the session has its second factor.
+    /// Returns the TOTP secret.
+    pub async fn login_staff_with(&self, client: &reqwest::Client, email: &str) -> String {
+        self.login_with(client, email).await;
+        let (_, page) = self.get_with(client, "/account/security").await;
+        let marker = "id=\"totp-secret\">";
+        let start = page.find(marker).expect("secret shown") + marker.len();
+        let secret: String = page[start..].chars().take_while(|c| *c != '<').filter(|c| !c.is_whitespace()).collect();
+        let code = ndp::auth::totp::code_at(&secret, ndp::auth::totp::now_unix()).expect("code");
+        let response = self.post_with(client, "/account/security", "/account/security/totp", &[("code", &code)]).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        assert!(status == 200 && body.contains("<code>"), "TOTP enrolment: {status}\n{body}");
+        secret
+    }
+
+    /// The newest mail queued for `to` with `template`: its body.
+    pub async fn last_mail(&self, to: &str, template: &str) -> String {
+        sqlx::query_scalar::<_, String>(
+            "select body_text from mail_outbox where lower(to_address) = lower($1) and template = $2 order by id desc limit 1",
+        )
+        .bind(to)
+        .bind(template)
+        .fetch_optional(&self.pool)
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("no {template} mail to {to}"))
+    }
+}
+
+/// The path of the first portal link in a mail body (`http://host/path` → `/path`).
+pub fn link_in(body: &str) -> String {
+    let start = body.find("http").expect("a link in the mail");
+    let url: String = body[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+    let after_scheme = url.split_once("://").expect("scheme").1;
+    format!("/{}", after_scheme.split_once('/').expect("path").1)
+}

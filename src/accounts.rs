@@ -1,0 +1,115 @@
+//! Operator commands on accounts (`ndp user ...`): create, change role, disable. They write the
+//! same audit events as the staff pages, with the operator shown as `cli`.
+
+use anyhow::Context as _;
+use sqlx::PgPool;
+
+use crate::auth::password;
+use crate::db::audit::{self, Actor, Event};
+use crate::db::users::{self, NewUser};
+use crate::domain::account::{Email, Role, check_new_password};
+
+/// What `ndp user create` did.
+#[derive(Debug)]
+pub struct Created {
+    /// The new account's id.
+    pub id: i64,
+    /// The password, when it was generated (shown once).
+    pub generated_password: Option<String>,
+}
+
+/// A random password of 20 characters from an unambiguous alphabet.
+pub fn generate_password() -> String {
+    let a = crate::auth::token::recovery_code();
+    let b = crate::auth::token::recovery_code();
+    format!("{a}-{b}")
+}
+
+/// Creates an active, verified account. `password` None generates one. Enterprise accounts need
+/// `enterprise` (a slug) and are linked to it.
+pub async fn create(
+    pool: &PgPool,
+    email: &str,
+    role: &str,
+    enterprise: Option<&str>,
+    name: Option<&str>,
+    password: Option<String>,
+) -> anyhow::Result<Created> {
+    let email = Email::parse(email).map_err(|_| anyhow::anyhow!("not an email address: {email}"))?;
+    let role =
+        Role::parse(role).with_context(|| format!("unknown role {role:?}; one of citizen, enterprise, moderator, evaluator, admin"))?;
+    let enterprise_id = match (role, enterprise) {
+        (Role::Enterprise, Some(slug)) => {
+            Some(users::enterprise_by_slug(pool, slug).await?.with_context(|| format!("no enterprise with slug {slug:?}"))?.0)
+        }
+        (Role::Enterprise, None) => anyhow::bail!("an enterprise account needs --enterprise SLUG"),
+        (_, Some(_)) => anyhow::bail!("--enterprise is only for the enterprise role"),
+        (_, None) => None,
+    };
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (generate_password(), true),
+    };
+    check_new_password(&password, email.as_str()).map_err(|e| anyhow::anyhow!("password refused: {}", e.message_key()))?;
+    let hash = password::hash(password.clone()).await?;
+    let display_name = name.map_or_else(|| email.as_str().split('@').next().unwrap_or("user").to_owned(), str::to_owned);
+    let new = NewUser {
+        email: email.as_str(),
+        display_name: &display_name,
+        password_hash: &hash,
+        role: role.as_str(),
+        status: "active",
+        locale: "vi",
+        enterprise_name: None,
+        tax_code: None,
+        verified: true,
+        enterprise_id,
+    };
+    let mut tx = pool.begin().await?;
+    let id = users::insert(&mut *tx, &new).await?.with_context(|| format!("an account with email {} already exists", email.as_str()))?;
+    let event = Event {
+        action: "user.created",
+        target_type: "user",
+        target_id: id.to_string(),
+        before: None,
+        after: Some(serde_json::json!({"role": role.as_str(), "enterprise_id": enterprise_id})),
+    };
+    audit::record(&mut *tx, &Actor::system("cli"), event).await?;
+    tx.commit().await?;
+    Ok(Created { id, generated_password: generated.then_some(password) })
+}
+
+/// Changes the role of the account with `email`.
+pub async fn set_role(pool: &PgPool, email: &str, role: &str) -> anyhow::Result<()> {
+    let role = Role::parse(role).with_context(|| format!("unknown role {role:?}"))?;
+    let user = users::find_by_email(pool, email).await?.with_context(|| format!("no account with email {email}"))?;
+    let mut tx = pool.begin().await?;
+    users::set_role(&mut *tx, user.id, role.as_str()).await?;
+    let event = Event {
+        action: "user.role_changed",
+        target_type: "user",
+        target_id: user.id.to_string(),
+        before: Some(serde_json::json!({"role": user.role})),
+        after: Some(serde_json::json!({"role": role.as_str()})),
+    };
+    audit::record(&mut *tx, &Actor::system("cli"), event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables the account with `email` (its sessions stop working at the next request).
+pub async fn disable(pool: &PgPool, email: &str) -> anyhow::Result<()> {
+    let user = users::find_by_email(pool, email).await?.with_context(|| format!("no account with email {email}"))?;
+    let mut tx = pool.begin().await?;
+    users::set_status(&mut *tx, user.id, "disabled").await?;
+    let event = Event {
+        action: "user.status_changed",
+        target_type: "user",
+        target_id: user.id.to_string(),
+        before: Some(serde_json::json!({"status": user.status})),
+        after: Some(serde_json::json!({"status": "disabled"})),
+    };
+    audit::record(&mut *tx, &Actor::system("cli"), event).await?;
+    tx.commit().await?;
+    Ok(())
+}

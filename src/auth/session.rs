@@ -1,0 +1,138 @@
+//! What the server-side session holds: the sign-in record and the CSRF token.
+//!
+//! Sessions live in PostgreSQL (tower-sessions' store). The cookie is HttpOnly, SameSite=Lax and
+//! Secure when the base URL is https; a session ends after [`IDLE`] without requests or
+//! [`ABSOLUTE`] after sign-in, whichever comes first. The id changes at sign-in and whenever the
+//! session gains privilege (second factor passed, role changed by the user's own action).
+
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "ndp_session";
+/// A session ends after this long without a request.
+pub const IDLE: time::Duration = time::Duration::hours(2);
+/// A sign-in lasts at most this long.
+pub const ABSOLUTE: time::Duration = time::Duration::hours(12);
+
+const AUTH_KEY: &str = "auth";
+const PENDING_KEY: &str = "pending_second_factor";
+const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+
+/// The sign-in record kept in the session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthSession {
+    /// The account.
+    pub user_id: i64,
+    /// Unix time of sign-in, for the absolute timeout.
+    pub signed_in_at: i64,
+    /// Whether a TOTP code or recovery code was given in this session.
+    pub second_factor: bool,
+    /// Name shown in the header (refreshed at sign-in).
+    pub display_name: String,
+    /// Role at sign-in, for the header's links only; every check reloads the account.
+    pub role: String,
+}
+
+/// A password accepted, waiting for the second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingSecondFactor {
+    /// The account.
+    pub user_id: i64,
+    /// Unix time the password was accepted; the code must follow within minutes.
+    pub at: i64,
+    /// Where to go afterwards.
+    pub next: String,
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl AuthSession {
+    /// The current sign-in, if any and not past the absolute timeout.
+    pub async fn current(session: &Session) -> Option<Self> {
+        let auth: Self = session.get(AUTH_KEY).await.ok().flatten()?;
+        (now() - auth.signed_in_at < ABSOLUTE.whole_seconds()).then_some(auth)
+    }
+
+    /// Signs in: new session id, new CSRF token, the sign-in record.
+    pub async fn begin(session: &Session, auth: Self) -> anyhow::Result<()> {
+        session.cycle_id().await?;
+        if session.get_value(PENDING_KEY).await?.is_some() {
+            session.remove_value(PENDING_KEY).await?;
+        }
+        session.insert(CSRF_KEY, crate::auth::token::random_token()).await?;
+        session.insert(AUTH_KEY, auth).await?;
+        Ok(())
+    }
+
+    /// A new record for `user_id`, signed in now.
+    pub fn new(user_id: i64, display_name: &str, role: &str, second_factor: bool) -> Self {
+        Self { user_id, signed_in_at: now(), second_factor, display_name: display_name.to_owned(), role: role.to_owned() }
+    }
+
+    /// Marks the second factor as given (a privilege change: the session id changes).
+    pub async fn upgrade(session: &Session, mut auth: Self) -> anyhow::Result<()> {
+        auth.second_factor = true;
+        session.cycle_id().await?;
+        session.insert(AUTH_KEY, auth).await?;
+        Ok(())
+    }
+
+    /// Updates the name or role shown in the header.
+    pub async fn refresh(session: &Session, auth: Self) -> anyhow::Result<()> {
+        session.insert(AUTH_KEY, auth).await?;
+        Ok(())
+    }
+
+    /// Signs out: the session is deleted from the store and the cookie cleared.
+    pub async fn end(session: &Session) -> anyhow::Result<()> {
+        session.flush().await?;
+        Ok(())
+    }
+}
+
+impl PendingSecondFactor {
+    /// Records that the password was accepted (session id changes: it is a step up).
+    pub async fn begin(session: &Session, user_id: i64, next: String) -> anyhow::Result<()> {
+        session.cycle_id().await?;
+        session.insert(PENDING_KEY, Self { user_id, at: now(), next }).await?;
+        Ok(())
+    }
+
+    /// The pending sign-in, if it is under ten minutes old.
+    pub async fn current(session: &Session) -> Option<Self> {
+        let pending: Self = session.get(PENDING_KEY).await.ok().flatten()?;
+        (now() - pending.at < 600).then_some(pending)
+    }
+}
+
+/// The session's CSRF token, if it has one.
+pub async fn csrf_token(session: &Session) -> Option<String> {
+    session.get::<String>(CSRF_KEY).await.ok().flatten()
+}
+
+/// The session's CSRF token, created (and the session with it) when missing.
+pub async fn ensure_csrf_token(session: &Session) -> anyhow::Result<String> {
+    if let Some(token) = csrf_token(session).await {
+        return Ok(token);
+    }
+    let token = crate::auth::token::random_token();
+    session.insert(CSRF_KEY, &token).await?;
+    Ok(token)
+}
+
+/// Leaves a one-time message (a translation key) for the next page.
+pub async fn set_flash(session: &Session, key: &str) -> anyhow::Result<()> {
+    session.insert(FLASH_KEY, key).await?;
+    Ok(())
+}
+
+/// Takes the one-time message, if any.
+pub async fn take_flash(session: &Session) -> Option<String> {
+    // Look first: removing marks the session modified, which would write it back to the store.
+    session.get::<String>(FLASH_KEY).await.ok().flatten()?;
+    session.remove::<String>(FLASH_KEY).await.ok().flatten()
+}

@@ -1,0 +1,471 @@
+//! Accounts, one-time email tokens, recovery codes and the login throttle.
+
+use sqlx::PgExecutor;
+use time::OffsetDateTime;
+
+/// An account as stored (the password hash and sealed TOTP secret included: never shown).
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// Id.
+    pub id: i64,
+    /// Email address.
+    pub email: String,
+    /// Name shown beside contributions.
+    pub display_name: String,
+    /// Argon2id PHC string, or `!` for an erased account.
+    pub password_hash: String,
+    /// Stored role.
+    pub role: String,
+    /// Stored status.
+    pub status: String,
+    /// Preferred language.
+    pub locale: String,
+    /// When the address was verified.
+    pub email_verified_at: Option<OffsetDateTime>,
+    /// The enterprise an approved enterprise account acts for.
+    pub enterprise_id: Option<i64>,
+    /// Enterprise name given at registration.
+    pub requested_enterprise_name: Option<String>,
+    /// Tax code given at registration.
+    pub requested_tax_code: Option<String>,
+    /// The TOTP secret, sealed with the portal's key (set before it is enabled).
+    pub totp_secret: Option<String>,
+    /// When TOTP was switched on.
+    pub totp_enabled_at: Option<OffsetDateTime>,
+    /// The last TOTP step accepted (replay protection).
+    pub totp_last_step: Option<i64>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last successful sign-in.
+    pub last_login_at: Option<OffsetDateTime>,
+}
+
+/// The account with `id`.
+pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as!(
+        UserRow,
+        r#"select id, email, display_name, password_hash, role, status, locale, email_verified_at, enterprise_id,
+                  requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
+                  created_at, last_login_at
+           from users where id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The account with this email (case-insensitive).
+pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as!(
+        UserRow,
+        r#"select id, email, display_name, password_hash, role, status, locale, email_verified_at, enterprise_id,
+                  requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
+                  created_at, last_login_at
+           from users where lower(email) = lower($1)"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A new account.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    /// Email.
+    pub email: &'a str,
+    /// Display name.
+    pub display_name: &'a str,
+    /// Argon2id hash.
+    pub password_hash: &'a str,
+    /// Role.
+    pub role: &'a str,
+    /// Status.
+    pub status: &'a str,
+    /// Language.
+    pub locale: &'a str,
+    /// Enterprise accounts: the enterprise asked for.
+    pub enterprise_name: Option<&'a str>,
+    /// Enterprise accounts: its tax code.
+    pub tax_code: Option<&'a str>,
+    /// Operator-created accounts are verified at once.
+    pub verified: bool,
+    /// Operator-created enterprise accounts are linked at once.
+    pub enterprise_id: Option<i64>,
+}
+
+/// Inserts an account; `None` when the email is taken.
+pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"insert into users (email, display_name, password_hash, role, status, locale, requested_enterprise_name,
+                              requested_tax_code, email_verified_at, enterprise_id)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then now() end, $10)
+           on conflict ((lower(email))) do nothing
+           returning id"#,
+        user.email,
+        user.display_name,
+        user.password_hash,
+        user.role,
+        user.status,
+        user.locale,
+        user.enterprise_name,
+        user.tax_code,
+        user.verified,
+        user.enterprise_id,
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Records a successful sign-in.
+pub async fn record_login(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!("update users set last_login_at = now() where id = $1", id).execute(db).await.map(drop)
+}
+
+/// Replaces the password hash.
+pub async fn set_password(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<()> {
+    sqlx::query!("update users set password_hash = $2 where id = $1", id, hash).execute(db).await.map(drop)
+}
+
+/// Marks the email verified (citizen accounts become active; enterprise accounts stay pending).
+pub async fn mark_verified(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"update users set email_verified_at = coalesce(email_verified_at, now()),
+                  status = case when status = 'pending' and role <> 'enterprise' then 'active' else status end
+           where id = $1"#,
+        id
+    )
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Changes the email; the new address must be verified again.
+pub async fn set_email(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        r#"update users set email = $2, email_verified_at = null
+           where id = $1 and not exists (select 1 from users o where lower(o.email) = lower($2) and o.id <> $1)"#,
+        id,
+        email
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Stores a sealed TOTP secret that is not yet enabled (enrolment in progress).
+pub async fn set_totp_secret(db: impl PgExecutor<'_>, id: i64, sealed: &str) -> sqlx::Result<()> {
+    sqlx::query!("update users set totp_secret = $2 where id = $1 and totp_enabled_at is null", id, sealed).execute(db).await.map(drop)
+}
+
+/// Switches TOTP on at `step` (the step of the code that proved enrolment).
+pub async fn enable_totp(db: impl PgExecutor<'_>, id: i64, step: i64) -> sqlx::Result<()> {
+    sqlx::query!("update users set totp_enabled_at = now(), totp_last_step = $2 where id = $1", id, step).execute(db).await.map(drop)
+}
+
+/// Accepts a TOTP step once: false when this or a later step was already used (concurrent replays
+/// race on the row, and only one wins).
+pub async fn accept_totp_step(db: impl PgExecutor<'_>, id: i64, step: i64) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query!("update users set totp_last_step = $2 where id = $1 and (totp_last_step is null or totp_last_step < $2)", id, step)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Switches TOTP off and drops the recovery codes.
+pub async fn disable_totp(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query!("update users set totp_secret = null, totp_enabled_at = null, totp_last_step = null where id = $1", id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Replaces the recovery codes with new ones (stored hashed).
+pub async fn replace_recovery_codes(tx: &mut sqlx::PgConnection, id: i64, hashes: &[String]) -> sqlx::Result<()> {
+    sqlx::query!("delete from user_recovery_codes where user_id = $1", id).execute(&mut *tx).await?;
+    sqlx::query!("insert into user_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])", id, hashes)
+        .execute(&mut *tx)
+        .await
+        .map(drop)
+}
+
+/// Uses a recovery code once.
+pub async fn use_recovery_code(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query!("update user_recovery_codes set used_at = now() where user_id = $1 and code_hash = $2 and used_at is null", id, hash)
+            .execute(db)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many unused recovery codes the account has.
+pub async fn recovery_codes_left(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"select count(*) as "n!" from user_recovery_codes where user_id = $1 and used_at is null"#, id)
+        .fetch_one(db)
+        .await
+}
+
+/// Creates a one-time email token (stored hashed) valid for `ttl`.
+pub async fn create_token(db: impl PgExecutor<'_>, user_id: i64, purpose: &str, hash: &str, ttl: time::Duration) -> sqlx::Result<()> {
+    let expires = OffsetDateTime::now_utc() + ttl;
+    sqlx::query!(
+        "insert into email_tokens (user_id, purpose, token_hash, expires_at) values ($1, $2, $3, $4)",
+        user_id,
+        purpose,
+        hash,
+        expires
+    )
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Uses a token: the account it belongs to, if it exists, has this purpose, is unused and has
+/// not expired. Marks it used in the same statement, so it works once even under concurrency.
+pub async fn consume_token(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"update email_tokens set used_at = now()
+           where token_hash = $2 and purpose = $1 and used_at is null and expires_at > now()
+           returning user_id"#,
+        purpose,
+        hash
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Whether a token is currently usable (the reset form is shown only for those).
+pub async fn token_is_live(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from email_tokens where token_hash = $2 and purpose = $1 and used_at is null and expires_at > now()) as "live!""#,
+        purpose,
+        hash
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Invalidates the account's unused tokens of one purpose (after a password change, say).
+pub async fn revoke_tokens(db: impl PgExecutor<'_>, user_id: i64, purpose: &str) -> sqlx::Result<()> {
+    sqlx::query!("update email_tokens set used_at = now() where user_id = $1 and purpose = $2 and used_at is null", user_id, purpose)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// State of one throttle key.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle {
+    /// Failures in the current window.
+    pub failures: i32,
+    /// Locked until then.
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+/// The throttle state of `key`, if it has one.
+pub async fn throttle(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<Throttle>> {
+    sqlx::query_as!(Throttle, "select failures, locked_until from login_throttle where key = $1", key).fetch_optional(db).await
+}
+
+/// Counts a failure for `key` (a new window starts after `window`); returns the new count.
+pub async fn record_failure(db: impl PgExecutor<'_>, key: &str, window: time::Duration) -> sqlx::Result<i32> {
+    let window_start = OffsetDateTime::now_utc() - window;
+    sqlx::query_scalar!(
+        r#"insert into login_throttle (key, failures) values ($1, 1)
+           on conflict (key) do update set
+             failures = case when login_throttle.window_started_at < $2 then 1 else login_throttle.failures + 1 end,
+             window_started_at = case when login_throttle.window_started_at < $2 then now() else login_throttle.window_started_at end
+           returning failures"#,
+        key,
+        window_start
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Locks `key` until `until`.
+pub async fn lock(db: impl PgExecutor<'_>, key: &str, until: OffsetDateTime) -> sqlx::Result<()> {
+    sqlx::query!("update login_throttle set locked_until = $2 where key = $1", key, until).execute(db).await.map(drop)
+}
+
+/// Forgets `key` (after a successful sign-in); returns whether it had been locked.
+pub async fn clear_throttle(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<bool> {
+    let was_locked =
+        sqlx::query_scalar!("delete from login_throttle where key = $1 returning locked_until is not null as \"locked!\"", key)
+            .fetch_optional(db)
+            .await?;
+    Ok(was_locked.unwrap_or(false))
+}
+
+/// Housekeeping: expired sessions, old tokens and stale throttle rows.
+pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
+    let sessions = sqlx::query!("delete from tower_sessions.session where expiry_date < now()").execute(db).await?.rows_affected();
+    let tokens = sqlx::query!("delete from email_tokens where expires_at < now() - interval '7 days'").execute(db).await?.rows_affected();
+    let throttle = sqlx::query!(
+        "delete from login_throttle where updated_at < now() - interval '1 day' and (locked_until is null or locked_until < now())"
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(sessions + tokens + throttle)
+}
+
+/// Everything the portal holds about an account and its contributions, as one JSON document
+/// (password hash, TOTP secret and recovery codes left out: they are secrets, not data about the person).
+pub async fn export(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<serde_json::Value> {
+    sqlx::query_scalar!(
+        r#"select jsonb_build_object(
+             'account', (select to_jsonb(u) - 'password_hash' - 'totp_secret' - 'totp_last_step' from users u where u.id = $1),
+             'ratings', coalesce((select jsonb_agg(to_jsonb(r) order by r.id) from ratings r where r.user_id = $1), '[]'),
+             'feedback', coalesce((select jsonb_agg(to_jsonb(f) order by f.id) from feedback f where f.user_id = $1), '[]'),
+             'replies', coalesce((select jsonb_agg(to_jsonb(x) order by x.id) from replies x where x.author_id = $1), '[]'),
+             'flags', coalesce((select jsonb_agg(to_jsonb(x) order by x.id) from flags x where x.user_id = $1), '[]'),
+             'appeals', coalesce((select jsonb_agg(to_jsonb(x) order by x.id) from appeals x where x.user_id = $1), '[]'),
+             'questions', coalesce((select jsonb_agg(to_jsonb(q) order by q.id) from questions q where q.user_id = $1), '[]'),
+             'answers', coalesce((select jsonb_agg(to_jsonb(a) order by a.id) from answers a where a.user_id = $1), '[]'),
+             'revisions', coalesce((select jsonb_agg(to_jsonb(v) order by v.id) from revisions v where v.author_id = $1), '[]'),
+             'monthly_reports', coalesce((select jsonb_agg(to_jsonb(m) order by m.id) from monthly_reports m where m.submitted_by = $1), '[]'),
+             'sign_in_and_account_events', coalesce((select jsonb_agg(jsonb_build_object('at', e.occurred_at, 'action', e.action, 'address', host(e.client_addr)) order by e.id)
+                                  from audit_events e where e.actor_id = $1), '[]')
+           ) as "doc!""#,
+        id
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Erases an account's personal data; its contributions stay, attributed to an anonymous account.
+pub async fn erase(tx: &mut sqlx::PgConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"update users set email = 'deleted-' || id || '@invalid.invalid', display_name = 'Tài khoản đã xoá',
+                  password_hash = '!', status = 'deleted', totp_secret = null, totp_enabled_at = null, totp_last_step = null,
+                  requested_enterprise_name = null, requested_tax_code = null, email_verified_at = null, last_login_at = null
+           where id = $1"#,
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("delete from email_tokens where user_id = $1", id).execute(&mut *tx).await?;
+    sqlx::query!("delete from user_recovery_codes where user_id = $1", id).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// An account as the staff lists show it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Id.
+    pub id: i64,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub display_name: String,
+    /// Role.
+    pub role: String,
+    /// Status.
+    pub status: String,
+    /// Verified.
+    pub email_verified_at: Option<OffsetDateTime>,
+    /// Enterprise asked for.
+    pub requested_enterprise_name: Option<String>,
+    /// Tax code given.
+    pub requested_tax_code: Option<String>,
+    /// Linked enterprise's name.
+    pub enterprise_name: Option<String>,
+    /// An existing enterprise with the same tax code (its slug), suggested for linking.
+    pub matching_enterprise: Option<String>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+}
+
+/// Enterprise accounts waiting for approval, oldest first.
+pub async fn pending_enterprise_accounts(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Listed>> {
+    sqlx::query_as!(
+        Listed,
+        r#"select u.id, u.email, u.display_name, u.role, u.status, u.email_verified_at, u.requested_enterprise_name,
+                  u.requested_tax_code, null::text as enterprise_name,
+                  (select e.slug from enterprises e where e.tax_code = u.requested_tax_code) as matching_enterprise, u.created_at
+           from users u where u.role = 'enterprise' and u.status = 'pending'
+           order by u.created_at"#
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Accounts whose email or name contains `q` (all when empty), newest first, at most `limit`.
+pub async fn list(db: impl PgExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<Vec<Listed>> {
+    sqlx::query_as!(
+        Listed,
+        r#"select u.id, u.email, u.display_name, u.role, u.status, u.email_verified_at, u.requested_enterprise_name,
+                  u.requested_tax_code, e.name as "enterprise_name?", null::text as matching_enterprise, u.created_at
+           from users u left join enterprises e on e.id = u.enterprise_id
+           where $1 = '' or strpos(lower(u.email), lower($1)) > 0 or strpos(lower(u.display_name), lower($1)) > 0
+           order by u.id desc limit $2"#,
+        q,
+        limit
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Changes an account's role (an enterprise link is dropped when the role is no longer enterprise).
+pub async fn set_role(db: impl PgExecutor<'_>, id: i64, role: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        r#"update users set role = $2, enterprise_id = case when $2 = 'enterprise' then enterprise_id end,
+                  status = case when status = 'pending' and $2 <> 'enterprise' and email_verified_at is not null then 'active' else status end
+           where id = $1"#,
+        id,
+        role
+    )
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Sets an account's status.
+pub async fn set_status(db: impl PgExecutor<'_>, id: i64, status: &str) -> sqlx::Result<()> {
+    sqlx::query!("update users set status = $2 where id = $1", id, status).execute(db).await.map(drop)
+}
+
+/// Approves a pending enterprise account, linking it to an enterprise.
+pub async fn approve_enterprise(db: impl PgExecutor<'_>, id: i64, enterprise_id: i64, approver: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        r#"update users set enterprise_id = $2, status = 'active', approved_by = $3, approved_at = now()
+           where id = $1 and role = 'enterprise' and status = 'pending'"#,
+        id,
+        enterprise_id,
+        approver
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// An enterprise's id and name by slug.
+pub async fn enterprise_by_slug(db: impl PgExecutor<'_>, slug: &str) -> sqlx::Result<Option<(i64, String)>> {
+    let row = sqlx::query!("select id, name from enterprises where slug = $1", slug).fetch_optional(db).await?;
+    Ok(row.map(|r| (r.id, r.name)))
+}
+
+/// Creates an enterprise record from an approved registration; `None` when the tax code is taken.
+pub async fn create_enterprise(db: impl PgExecutor<'_>, slug: &str, name: &str, tax_code: Option<&str>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"insert into enterprises (slug, name, tax_code, origin) values ($1, $2, $3, 'portal')
+           on conflict do nothing returning id"#,
+        slug,
+        name,
+        tax_code
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// Enterprise slugs and names, for the approval form.
+pub async fn enterprise_choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query!("select slug, name from enterprises order by name").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.slug, r.name)).collect())
+}
+
+/// Whether an enterprise already has this tax code.
+pub async fn tax_code_taken(db: impl PgExecutor<'_>, tax_code: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"select exists (select 1 from enterprises where tax_code = $1) as "t!""#, tax_code).fetch_one(db).await
+}

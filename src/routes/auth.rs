@@ -1,0 +1,568 @@
+//! Registration, email verification, sign-in (password, then TOTP when enabled), sign-out and
+//! password reset. No answer reveals whether an email has an account: the same page, status and
+//! (as far as the work allows) time for both.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse as _, Response};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::auth::session::{PendingSecondFactor, set_flash};
+use crate::auth::{AuthSession, password, token, totp};
+use crate::db::audit::{self, Actor, Event};
+use crate::db::outbox::{self, Mail};
+use crate::db::users::{self, NewUser};
+use crate::domain::account::{Email, Role, Status, TaxCode, check_new_password, parse_display_name};
+use crate::error::{AppError, AppResult};
+use crate::extract::{FormCtx, Layout, client_addr, request_id};
+use crate::routes::form::{FormErrors, invalid, safe_next, see_other};
+use crate::state::AppState;
+
+/// A one-time link is valid this long for verification, and [`RESET_TTL`] for a password reset.
+const VERIFY_TTL: time::Duration = time::Duration::hours(48);
+const RESET_TTL: time::Duration = time::Duration::hours(1);
+
+/// The portal's address for links in mails: the base URL, else this request's host.
+pub fn site_url(state: &AppState, headers: &HeaderMap) -> String {
+    state.config.base_url.clone().unwrap_or_else(|| {
+        let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+        format!("http://{host}")
+    })
+}
+
+/// A page that only says something (sent, done, invalid link), with an optional link onwards.
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/message.html")]
+pub struct MessagePage {
+    pub layout: Layout,
+    pub title_key: &'static str,
+    pub message_key: &'static str,
+    pub link: Option<(&'static str, &'static str)>,
+}
+
+impl MessagePage {
+    /// A message page.
+    pub fn new(layout: Layout, title_key: &'static str, message_key: &'static str, link: Option<(&'static str, &'static str)>) -> Self {
+        Self { layout, title_key, message_key, link }
+    }
+}
+
+// ---------------------------------------------------------------- registration
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegisterForm {
+    account_type: String,
+    email: String,
+    password: String,
+    display_name: String,
+    enterprise_name: String,
+    tax_code: String,
+    consent: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/register.html")]
+pub struct RegisterPage {
+    layout: Layout,
+    form: RegisterForm,
+    errors: FormErrors,
+}
+
+impl RegisterPage {
+    fn is_enterprise(&self) -> bool {
+        self.form.account_type == "enterprise"
+    }
+}
+
+/// `GET /register`.
+pub async fn register_form(FormCtx(layout): FormCtx, Query(form): Query<RegisterForm>) -> RegisterPage {
+    let form = RegisterForm { account_type: form.account_type, ..RegisterForm::default() };
+    RegisterPage { layout, form, errors: FormErrors::new() }
+}
+
+/// `POST /register`: creates the account and mails a verification link. When the email already
+/// has an account, its owner gets a mail saying so instead; the visitor sees the same page.
+pub async fn register(
+    FormCtx(layout): FormCtx,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(mut form): Form<RegisterForm>,
+) -> AppResult<Response> {
+    let mut errors = FormErrors::new();
+    let role = match form.account_type.as_str() {
+        "citizen" => Some(Role::Citizen),
+        "enterprise" => Some(Role::Enterprise),
+        _ => {
+            errors.add("account_type", "form.choice");
+            None
+        }
+    };
+    let email = errors.check("email", Email::parse(&form.email));
+    errors.check("password", check_new_password(&form.password, &form.email));
+    let display_name = errors.check("display_name", parse_display_name(&form.display_name));
+    let mut enterprise = None;
+    if role == Some(Role::Enterprise) {
+        let name = errors.check("enterprise_name", parse_display_name(&form.enterprise_name));
+        let tax = errors.check("tax_code", TaxCode::parse(&form.tax_code));
+        enterprise = name.zip(tax);
+    }
+    if form.consent != "yes" {
+        errors.add("consent", "form.consent");
+    }
+    let (Some(role), Some(email), Some(display_name), true) = (role, email, display_name, errors.is_empty()) else {
+        form.password.clear();
+        return Ok(invalid(RegisterPage { layout, form, errors }));
+    };
+    let hash = password::hash(std::mem::take(&mut form.password)).await?;
+    let site = site_url(&state, &headers);
+    let mut tx = state.pool.begin().await?;
+    let new = NewUser {
+        email: email.as_str(),
+        display_name: &display_name,
+        password_hash: &hash,
+        role: role.as_str(),
+        status: Status::Pending.as_str(),
+        locale: layout.lang.code(),
+        enterprise_name: enterprise.as_ref().map(|(n, _)| n.as_str()),
+        tax_code: enterprise.as_ref().map(|(_, t)| t.as_str()),
+        verified: false,
+        enterprise_id: None,
+    };
+    match users::insert(&mut *tx, &new).await? {
+        Some(id) => {
+            let link = issue_token(&mut tx, id, "verify_email", VERIFY_TTL).await?;
+            let body = layout.lang.t_with("mail.verify_body", &[("link", &format!("{site}/verify-email/{link}"))]);
+            outbox::queue(&mut *tx, Mail { to: email.as_str(), subject: layout.t("mail.verify_subject"), body, template: "verify_email" })
+                .await?;
+            let actor = Actor { id: Some(id), label: email.as_str().to_owned(), addr: None, request_id: None };
+            audit::record(
+                &mut *tx,
+                &actor,
+                Event {
+                    action: "user.registered",
+                    target_type: "user",
+                    target_id: id.to_string(),
+                    before: None,
+                    after: Some(serde_json::json!({"role": role.as_str()})),
+                },
+            )
+            .await?;
+        }
+        None => {
+            let body = layout.lang.t_with("mail.exists_body", &[("link", &format!("{site}/password/forgot"))]);
+            outbox::queue(
+                &mut *tx,
+                Mail { to: email.as_str(), subject: layout.t("mail.exists_subject"), body, template: "account_exists" },
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(see_other("/register/sent"))
+}
+
+async fn issue_token(tx: &mut sqlx::PgConnection, user_id: i64, purpose: &str, ttl: time::Duration) -> sqlx::Result<String> {
+    let secret = token::random_token();
+    users::create_token(&mut *tx, user_id, purpose, &token::digest(&secret), ttl).await?;
+    Ok(secret)
+}
+
+/// `GET /register/sent`.
+pub async fn register_sent(FormCtx(layout): FormCtx) -> MessagePage {
+    MessagePage::new(layout, "auth.register_sent_title", "auth.register_sent", None)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/confirm_link.html")]
+pub struct ConfirmLinkPage {
+    layout: Layout,
+    action: String,
+}
+
+/// `GET /verify-email/{token}`: a button, so that mail scanners opening links do not use them up.
+pub async fn verify_email_form(FormCtx(layout): FormCtx, State(state): State<AppState>, Path(secret): Path<String>) -> AppResult<Response> {
+    if !users::token_is_live(&state.pool, "verify_email", &token::digest(&secret)).await? {
+        return Ok(invalid_link(layout));
+    }
+    Ok(ConfirmLinkPage { layout, action: format!("/verify-email/{secret}") }.into_response())
+}
+
+fn invalid_link(layout: Layout) -> Response {
+    let page = MessagePage::new(layout, "auth.link_invalid_title", "auth.link_invalid", Some(("/login", "auth.sign_in")));
+    (axum::http::StatusCode::BAD_REQUEST, page).into_response()
+}
+
+/// `POST /verify-email/{token}`.
+pub async fn verify_email(FormCtx(layout): FormCtx, State(state): State<AppState>, Path(secret): Path<String>) -> AppResult<Response> {
+    let mut tx = state.pool.begin().await?;
+    let Some(user_id) = users::consume_token(&mut *tx, "verify_email", &token::digest(&secret)).await? else {
+        return Ok(invalid_link(layout));
+    };
+    users::mark_verified(&mut *tx, user_id).await?;
+    let user = users::find(&mut *tx, user_id).await?.ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    let message = if user.role == "enterprise" && user.enterprise_id.is_none() { "auth.verified_pending" } else { "auth.verified" };
+    Ok(MessagePage::new(layout, "auth.verified_title", message, Some(("/login", "auth.sign_in"))).into_response())
+}
+
+// ---------------------------------------------------------------- sign-in
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/login.html")]
+pub struct LoginPage {
+    layout: Layout,
+    form: LoginForm,
+    error: Option<&'static str>,
+}
+
+/// `GET /login`.
+pub async fn login_form(FormCtx(layout): FormCtx, Query(form): Query<LoginForm>) -> LoginPage {
+    LoginPage { layout, form: LoginForm { next: safe_next(&form.next), ..LoginForm::default() }, error: None }
+}
+
+/// Failures within this window count together.
+const THROTTLE_WINDOW: time::Duration = time::Duration::minutes(15);
+
+/// Lock length after `failures` for a key that allows `free` failures: 1, 2, 4, 8 minutes, at most 15.
+fn lock_for(failures: i32, free: i32) -> Option<time::Duration> {
+    let over = failures - free;
+    (over > 0).then(|| time::Duration::minutes(1i64 << (over - 1).min(4)).min(time::Duration::minutes(15)))
+}
+
+/// Throttle keys of a sign-in attempt: the account name typed, and the client address.
+fn throttle_keys(email: &str, addr: Option<&str>) -> [(String, i32); 2] {
+    [(format!("email:{}", email.trim().to_lowercase()), 5), (format!("ip:{}", addr.unwrap_or("unknown")), 20)]
+}
+
+/// Seconds until every key is unlocked, if one is locked now.
+async fn locked_for(pool: &sqlx::PgPool, keys: &[(String, i32)]) -> sqlx::Result<Option<u64>> {
+    let now = OffsetDateTime::now_utc();
+    let mut wait = None;
+    for (key, _) in keys {
+        if let Some(until) = users::throttle(pool, key).await?.and_then(|t| t.locked_until).filter(|u| *u > now) {
+            let secs = u64::try_from((until - now).whole_seconds()).unwrap_or(1).max(1);
+            wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+        }
+    }
+    Ok(wait)
+}
+
+/// Counts a failure against every key; locks (and logs) those over their allowance.
+async fn count_failure(pool: &sqlx::PgPool, keys: &[(String, i32)], actor: &Actor) -> sqlx::Result<()> {
+    for (key, free) in keys {
+        let failures = users::record_failure(pool, key, THROTTLE_WINDOW).await?;
+        if let Some(duration) = lock_for(failures, *free) {
+            users::lock(pool, key, OffsetDateTime::now_utc() + duration).await?;
+            let kind = key.split(':').next().unwrap_or("key");
+            tracing::warn!(throttle.kind = kind, failures, lock_secs = duration.whole_seconds(), "sign-in locked after repeated failures");
+            let event = Event {
+                action: "login.locked",
+                target_type: "throttle",
+                target_id: kind.to_owned(),
+                before: None,
+                after: Some(serde_json::json!({"failures": failures, "minutes": duration.whole_minutes()})),
+            };
+            audit::record(pool, actor, event).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Forgets the keys after a success, logging an unlock.
+async fn clear_failures(pool: &sqlx::PgPool, keys: &[(String, i32)], actor: &Actor) -> sqlx::Result<()> {
+    for (key, _) in keys {
+        if users::clear_throttle(pool, key).await? {
+            let kind = key.split(':').next().unwrap_or("key");
+            tracing::info!(throttle.kind = kind, "sign-in lock cleared by a successful sign-in");
+            audit::record(
+                pool,
+                actor,
+                Event { action: "login.unlocked", target_type: "throttle", target_id: kind.to_owned(), before: None, after: None },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+fn anonymous(parts_addr: Option<String>, request: Option<String>) -> Actor {
+    Actor { id: None, label: "anonymous".into(), addr: parts_addr, request_id: request }
+}
+
+/// Request facts the sign-in handlers log.
+pub struct Client {
+    addr: Option<String>,
+    request_id: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self { addr: client_addr(parts), request_id: request_id(parts) })
+    }
+}
+
+/// `POST /login`.
+pub async fn login(
+    FormCtx(layout): FormCtx,
+    State(state): State<AppState>,
+    session: Session,
+    client: Client,
+    Form(mut form): Form<LoginForm>,
+) -> AppResult<Response> {
+    form.next = safe_next(&form.next);
+    let keys = throttle_keys(&form.email, client.addr.as_deref());
+    let actor = anonymous(client.addr.clone(), client.request_id.clone());
+    if let Some(secs) = locked_for(&state.pool, &keys).await? {
+        return Err(AppError::TooManyRequests("auth.locked", secs));
+    }
+    let user = users::find_by_email(&state.pool, form.email.trim()).await?;
+    let ok = password::verify(std::mem::take(&mut form.password), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let user = match user {
+        Some(user) if ok && matches!(user.status.as_str(), "active" | "pending") => user,
+        _ => {
+            count_failure(&state.pool, &keys, &actor).await?;
+            return Ok(invalid(LoginPage { layout, form, error: Some("auth.bad_credentials") }));
+        }
+    };
+    let actor = Actor { id: Some(user.id), label: user.email.clone(), ..actor };
+    clear_failures(&state.pool, &keys, &actor).await?;
+    if user.totp_enabled_at.is_some() {
+        PendingSecondFactor::begin(&session, user.id, form.next).await?;
+        return Ok(see_other("/login/second-factor"));
+    }
+    AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, &user.role, false)).await?;
+    users::record_login(&state.pool, user.id).await?;
+    audit::record(
+        &state.pool,
+        &actor,
+        Event { action: "login.succeeded", target_type: "user", target_id: user.id.to_string(), before: None, after: None },
+    )
+    .await?;
+    let staff = Role::parse(&user.role).is_some_and(Role::is_staff);
+    Ok(see_other(if staff { "/account/security?required=1" } else { &form.next }))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SecondFactorForm {
+    code: String,
+    recovery_code: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/second_factor.html")]
+pub struct SecondFactorPage {
+    layout: Layout,
+    error: Option<&'static str>,
+}
+
+/// `GET /login/second-factor`.
+pub async fn second_factor_form(FormCtx(layout): FormCtx, session: Session) -> Response {
+    if PendingSecondFactor::current(&session).await.is_none() {
+        return see_other("/login");
+    }
+    SecondFactorPage { layout, error: None }.into_response()
+}
+
+/// `POST /login/second-factor`: a TOTP code, or one of the recovery codes.
+pub async fn second_factor(
+    FormCtx(layout): FormCtx,
+    State(state): State<AppState>,
+    session: Session,
+    client: Client,
+    Form(form): Form<SecondFactorForm>,
+) -> AppResult<Response> {
+    let Some(pending) = PendingSecondFactor::current(&session).await else { return Ok(see_other("/login")) };
+    let keys = [(format!("totp:{}", pending.user_id), 5)];
+    let user = users::find(&state.pool, pending.user_id).await?.ok_or(AppError::NotFound)?;
+    let actor = Actor { id: Some(user.id), label: user.email.clone(), addr: client.addr, request_id: client.request_id };
+    if let Some(secs) = locked_for(&state.pool, &keys).await? {
+        return Err(AppError::TooManyRequests("auth.locked", secs));
+    }
+    let accepted = if form.recovery_code.trim().is_empty() {
+        match user.totp_secret.as_deref().map(|s| state.keys.open(s)).transpose()? {
+            Some(secret) => match totp::verify(&secret, &form.code, totp::now_unix(), user.totp_last_step) {
+                Some(step) => users::accept_totp_step(&state.pool, user.id, step).await?,
+                None => false,
+            },
+            None => false,
+        }
+    } else {
+        let used =
+            users::use_recovery_code(&state.pool, user.id, &token::digest(&token::normalize_recovery_code(&form.recovery_code))).await?;
+        if used {
+            audit::record(
+                &state.pool,
+                &actor,
+                Event {
+                    action: "login.recovery_code_used",
+                    target_type: "user",
+                    target_id: user.id.to_string(),
+                    before: None,
+                    after: None,
+                },
+            )
+            .await?;
+        }
+        used
+    };
+    if !accepted {
+        count_failure(&state.pool, &keys, &actor).await?;
+        return Ok(invalid(SecondFactorPage { layout, error: Some("auth.bad_code") }));
+    }
+    clear_failures(&state.pool, &keys, &actor).await?;
+    AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, &user.role, true)).await?;
+    users::record_login(&state.pool, user.id).await?;
+    audit::record(
+        &state.pool,
+        &actor,
+        Event {
+            action: "login.succeeded",
+            target_type: "user",
+            target_id: user.id.to_string(),
+            before: None,
+            after: Some(serde_json::json!({"second_factor": true})),
+        },
+    )
+    .await?;
+    Ok(see_other(&pending.next))
+}
+
+/// `POST /logout`.
+pub async fn logout(session: Session) -> AppResult<Response> {
+    AuthSession::end(&session).await?;
+    Ok(see_other("/"))
+}
+
+// ---------------------------------------------------------------- password reset
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ForgotForm {
+    email: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/forgot.html")]
+pub struct ForgotPage {
+    layout: Layout,
+    email: String,
+    errors: FormErrors,
+}
+
+/// `GET /password/forgot`.
+pub async fn forgot_form(FormCtx(layout): FormCtx) -> ForgotPage {
+    ForgotPage { layout, email: String::new(), errors: FormErrors::new() }
+}
+
+/// `POST /password/forgot`: answers at once with the same page; the lookup and the mail happen in
+/// a background task, so neither the page nor its timing depends on the account existing.
+pub async fn forgot(FormCtx(layout): FormCtx, State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ForgotForm>) -> Response {
+    let mut errors = FormErrors::new();
+    let Some(email) = errors.check("email", Email::parse(&form.email)) else {
+        return invalid(ForgotPage { layout, email: form.email, errors });
+    };
+    let site = site_url(&state, &headers);
+    let lang = layout.lang;
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&state, email, &site, lang).await {
+            tracing::error!(error = %e, "password reset mail failed");
+        }
+    });
+    see_other("/password/forgot/sent")
+}
+
+async fn send_reset(state: &AppState, email: Email, site: &str, lang: crate::i18n::Lang) -> anyhow::Result<()> {
+    let Some(user) = users::find_by_email(&state.pool, email.as_str()).await? else { return Ok(()) };
+    if !matches!(user.status.as_str(), "active" | "pending") {
+        return Ok(());
+    }
+    let mut tx = state.pool.begin().await?;
+    let secret = issue_token(&mut tx, user.id, "reset_password", RESET_TTL).await?;
+    let body = lang.t_with("mail.reset_body", &[("link", &format!("{site}/password/reset/{secret}"))]);
+    outbox::queue(&mut *tx, Mail { to: &user.email, subject: lang.t("mail.reset_subject"), body, template: "reset_password" }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `GET /password/forgot/sent`.
+pub async fn forgot_sent(FormCtx(layout): FormCtx) -> MessagePage {
+    MessagePage::new(layout, "auth.forgot_sent_title", "auth.forgot_sent", Some(("/login", "auth.sign_in")))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ResetForm {
+    password: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "auth/reset.html")]
+pub struct ResetPage {
+    layout: Layout,
+    action: String,
+    errors: FormErrors,
+}
+
+/// `GET /password/reset/{token}`.
+pub async fn reset_form(FormCtx(layout): FormCtx, State(state): State<AppState>, Path(secret): Path<String>) -> AppResult<Response> {
+    if !users::token_is_live(&state.pool, "reset_password", &token::digest(&secret)).await? {
+        return Ok(invalid_link(layout));
+    }
+    Ok(ResetPage { layout, action: format!("/password/reset/{secret}"), errors: FormErrors::new() }.into_response())
+}
+
+/// `POST /password/reset/{token}`: sets the new password, uses up the token and the account's
+/// other reset links, and asks the person to sign in.
+pub async fn reset(
+    FormCtx(layout): FormCtx,
+    State(state): State<AppState>,
+    session: Session,
+    client: Client,
+    Path(secret): Path<String>,
+    Form(form): Form<ResetForm>,
+) -> AppResult<Response> {
+    let digest = token::digest(&secret);
+    let mut tx = state.pool.begin().await?;
+    let Some(user_id) = users::consume_token(&mut *tx, "reset_password", &digest).await? else {
+        return Ok(invalid_link(layout));
+    };
+    let user = users::find(&mut *tx, user_id).await?.ok_or(AppError::NotFound)?;
+    let mut errors = FormErrors::new();
+    errors.check("password", check_new_password(&form.password, &user.email));
+    if !errors.is_empty() {
+        // The token stays usable: nothing is committed.
+        return Ok(invalid(ResetPage { layout, action: format!("/password/reset/{secret}"), errors }));
+    }
+    let hash = password::hash(form.password).await?;
+    users::set_password(&mut *tx, user_id, &hash).await?;
+    users::revoke_tokens(&mut *tx, user_id, "reset_password").await?;
+    let actor = Actor { id: Some(user_id), label: user.email.clone(), addr: client.addr, request_id: client.request_id };
+    audit::record(
+        &mut *tx,
+        &actor,
+        Event { action: "user.password_reset", target_type: "user", target_id: user_id.to_string(), before: None, after: None },
+    )
+    .await?;
+    tx.commit().await?;
+    AuthSession::end(&session).await?;
+    set_flash(&session, "auth.password_changed").await?;
+    Ok(see_other("/login"))
+}

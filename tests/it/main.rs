@@ -1,6 +1,7 @@
 //! Black-box tests against a real PostgreSQL. One test binary, so one database server per run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
 
+mod browser;
 mod common;
 mod launcher;
 mod pages;

@@ -2,12 +2,15 @@
 //! with the WCAG 2.1 A and AA rules, and the checks axe leaves to people (skip link, one `h1`,
 //! landmarks, labelled controls, the document's language).
 
+use std::time::Duration;
+
+use fantoccini::Locator;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::page_types::{self, PUBLIC};
 use super::{Browser, WIDTHS, tools};
-use crate::common::TestApp;
+use crate::common::{TestApp, wait_until};
 
 /// The axe-core rule tags run: WCAG 2.0 and 2.1, levels A and AA.
 const AXE_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
@@ -36,9 +39,69 @@ async fn every_public_page_passes_axe_and_the_structure_checks_in_both_languages
             }
         }
     }
+    problems.extend(suggestion_problems(&browser, &axe).await);
+    problems.extend(reflow_problems(&browser).await);
     browser.quit().await;
     assert!(problems.is_empty(), "{} accessibility problems:\n{}", problems.len(), problems.join("\n"));
 }
+
+/// The type-ahead list, open, in both languages and at both widths (the pages above are checked
+/// with it closed).
+async fn suggestion_problems(browser: &Browser, axe: &Axe) -> Vec<String> {
+    let mut problems = Vec::new();
+    for width in WIDTHS {
+        browser.set_viewport(width, 900).await;
+        for lang in ["vi", "en"] {
+            browser.open(&page_types::with_lang("/", lang)).await;
+            let input = browser.client.find(Locator::Css("#home-q")).await.expect("the home page's search box");
+            input.send_keys("vne").await.expect("type");
+            let opened = wait_until(Duration::from_secs(10), || async {
+                browser.client.execute("return !document.getElementById('home-q-listbox').hidden", vec![]).await.is_ok_and(|v| v == true)
+            })
+            .await;
+            if opened.is_err() {
+                problems.push(format!("home ({lang}, {width} px): typing \"vne\" opened no suggestion list"));
+                continue;
+            }
+            for violation in axe.run(browser).await {
+                problems.push(format!("home with suggestions open ({lang}, {width} px): {violation}"));
+            }
+        }
+    }
+    problems
+}
+
+/// WCAG 1.4.10 and 1.4.4: at 320 px wide, and at desktop width with text at 200 %, no page scrolls
+/// sideways (each page in Vietnamese, whose words are the longer).
+async fn reflow_problems(browser: &Browser) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (width, text_size) in [(320, "100%"), (WIDTHS[1], "200%")] {
+        browser.set_viewport(width, 900).await;
+        for page in PUBLIC {
+            browser.open(&page_types::with_lang(page.path, "vi")).await;
+            let wide: Vec<String> = browser.js(SIDEWAYS, vec![json!(text_size)]).await;
+            if !wide.is_empty() {
+                problems.push(format!(
+                    "{} at {width} px, text {text_size}: the page scrolls sideways; too wide: {}",
+                    page.path,
+                    wide.join(", ")
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Sets the text size, then names the elements that stick out of the viewport on the right.
+const SIDEWAYS: &str = r#"
+document.documentElement.style.fontSize = arguments[0];
+const width = document.documentElement.clientWidth;
+if (document.documentElement.scrollWidth <= width) return [];
+return [...document.body.querySelectorAll('*')]
+  .filter(el => el.getBoundingClientRect().right > width + 1)
+  .slice(-5)
+  .map(el => el.outerHTML.slice(0, 100));
+"#;
 
 /// Breaks a page on purpose and makes sure both checks notice, so a passing run means something.
 async fn checks_catch_broken_markup(browser: &Browser, axe: &Axe) {
@@ -48,6 +111,10 @@ async fn checks_catch_broken_markup(browser: &Browser, axe: &Axe) {
             "document.querySelector('main').insertAdjacentHTML('afterbegin', '<img src=\"/x.png\"><h1>Second</h1>');
              document.getElementById('f-q').removeAttribute('id');
              document.querySelector('.skip-link').remove();
+             const wide = document.createElement('div');
+             wide.style.width = '3000px';
+             wide.style.height = '1em';
+             document.querySelector('main').append(wide);
              return null;",
             vec![],
         )
@@ -58,6 +125,8 @@ async fn checks_catch_broken_markup(browser: &Browser, axe: &Axe) {
     for expected in ["2 h1 elements", "not a skip link", "form control without a label"] {
         assert!(problems.iter().any(|p| p.contains(expected)), "the structure checks should report {expected:?}, reported {problems:?}");
     }
+    let wide: Vec<String> = browser.js(SIDEWAYS, vec![json!("100%")]).await;
+    assert!(!wide.is_empty(), "the reflow check should notice an element wider than the viewport");
 }
 
 /// axe-core's source, injected into each page under test.

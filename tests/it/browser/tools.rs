@@ -11,10 +11,11 @@ pub const AXE_CORE: (&str, &str) = ("axe-core", "4.14.1");
 /// The Nu Html Checker, pinned for the same reason.
 pub const VNU_JAR: (&str, &str) = ("vnu-jar", "26.9.27");
 
-/// The program named by the environment variable `env`, or the first of `names` found on `PATH`.
+/// The program named by the environment variable `env`, or the first of `names` found on `PATH`;
+/// `None` when that is not an executable file.
 pub fn program(env: &str, names: &[&str]) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(env).filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| is_executable(p));
     }
     let dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     names.iter().flat_map(|name| dirs.iter().map(move |dir| dir.join(name))).find(|path| is_executable(path))
@@ -53,6 +54,7 @@ pub fn npm_file((package, version): (&str, &str), file: &str) -> PathBuf {
     let npm = program("NDP_NPM", &["npm"])
         .unwrap_or_else(|| panic!("the browser tests install {package} with npm, which is missing (Debian: apt-get install npm)"));
     std::fs::create_dir_all(&root).unwrap_or_else(|e| panic!("create {}: {e}", root.display()));
+    // No install scripts: vnu-jar's would try to download a Java runtime.
     let staging = tempfile::Builder::new().prefix(".installing-").tempdir_in(&root).expect("staging dir");
     let output = Command::new(npm)
         .args(["install", "--no-save", "--no-package-lock", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", "--prefix"])

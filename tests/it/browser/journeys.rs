@@ -1,6 +1,5 @@
 //! What people do with the portal, step by step in a real browser, checked on what they see.
 
-use fantoccini::Locator;
 use fantoccini::key::Key;
 use serde_json::json;
 
@@ -14,8 +13,8 @@ async fn visitor_searches_without_accents_opens_a_health_platform_and_reads_it_i
     let browser = Browser::start(&app.base).await;
     browser.open("/").await;
 
-    let search_box = browser.client.find(Locator::Css("main input[name=q]")).await.expect("the home page's search box");
-    search_box.send_keys("suc khoe").await.expect("type");
+    let field = browser.fill("Bạn cần tìm nền tảng nào?", "suc khoe").await;
+    assert_eq!(field, "q", "the home page's search box is the q field of the URL map");
     browser.press(Key::Enter).await;
     browser.wait_for_path("/search?q=suc+khoe").await;
     assert_eq!(browser.text("h1").await, "Tìm kiếm");

@@ -148,6 +148,23 @@ impl Browser {
         panic!("no link {text:?} among {css} on {}", self.path().await);
     }
 
+    /// Types `value` into the form control whose label reads `label` (as a person finds it), after
+    /// clearing it; returns the control's `name`.
+    pub async fn fill(&self, label: &str, value: &str) -> String {
+        let id: Option<String> = self
+            .js(
+                "const label = [...document.querySelectorAll('label')].find(l => l.innerText.trim() === arguments[0]);
+                 return label && label.control && label.control.id ? label.control.id : null;",
+                vec![json!(label)],
+            )
+            .await;
+        let Some(id) = id else { panic!("no form control labelled {label:?} on {}", self.path().await) };
+        let control = self.client.find(Locator::Id(&id)).await.expect("the labelled control");
+        control.clear().await.expect("clear");
+        control.send_keys(value).await.unwrap_or_else(|e| panic!("type into {label:?}: {e}"));
+        control.attr("name").await.expect("name").unwrap_or_default()
+    }
+
     /// Presses and releases a key, as a keyboard user does.
     pub async fn press(&self, key: Key) {
         let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key.into() }).then(KeyAction::Up { value: key.into() });

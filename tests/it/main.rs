@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
 
 mod accounts;
+mod browser;
 mod common;
 mod enterprise;
 mod launcher;

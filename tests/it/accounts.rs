@@ -399,3 +399,48 @@ async fn operator_commands_create_change_and_disable_accounts() {
         sqlx::query_scalar("select count(*) from audit_events where actor_label = 'cli'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(audited, 3);
 }
+
+#[tokio::test]
+async fn mails_are_delivered_to_the_mail_folder_without_smtp() {
+    let app = TestApp::spawn().await;
+    let form =
+        [("account_type", "citizen"), ("email", "thu@example.vn"), ("password", PASSWORD), ("display_name", "Thư"), ("consent", "yes")];
+    app.post("/register", "/register", &form).await;
+    let folder = app.data_path().join("mail");
+    crate::common::wait_until(std::time::Duration::from_secs(15), || async {
+        std::fs::read_dir(&folder).map(|d| d.count() > 0).unwrap_or(false)
+    })
+    .await
+    .expect("the sender writes the mail");
+    let file = std::fs::read_dir(&folder).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("To: thu@example.vn") && text.contains("/verify-email/"), "{text}");
+    let sent: bool = sqlx::query_scalar("select sent_at is not null from mail_outbox where to_address = 'thu@example.vn'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(sent);
+}
+
+#[tokio::test]
+async fn a_new_email_must_be_verified_and_a_taken_one_reveals_nothing() {
+    let app = TestApp::spawn().await;
+    app.create_user("cu@example.vn", "citizen", None).await;
+    app.create_user("da.co@example.vn", "citizen", None).await;
+    app.login_with(&app.client, "cu@example.vn").await;
+    let wrong = app
+        .post("/account/settings", "/account/settings/email", &[("email", "moi@example.vn"), ("current_password", "không phải mật khẩu")])
+        .await;
+    assert_eq!(wrong.status(), 422);
+    let taken =
+        app.post("/account/settings", "/account/settings/email", &[("email", "da.co@example.vn"), ("current_password", PASSWORD)]).await;
+    let free =
+        app.post("/account/settings", "/account/settings/email", &[("email", "moi@example.vn"), ("current_password", PASSWORD)]).await;
+    assert_eq!((taken.status(), free.status()), (free.status(), reqwest::StatusCode::SEE_OTHER));
+    app.last_mail("da.co@example.vn", "account_exists").await;
+    let link = link_in(&app.last_mail("moi@example.vn", "verify_email").await);
+    let (verified, email): (Option<time::OffsetDateTime>, String) =
+        sqlx::query_as("select email_verified_at, email from users where email = 'moi@example.vn'").fetch_one(&app.pool).await.unwrap();
+    assert!(verified.is_none() && email == "moi@example.vn");
+    assert_eq!(app.post(&link, &link, &[]).await.status(), 200);
+}

@@ -529,3 +529,60 @@ async fn logo_uploads_are_decoded_bounded_and_re_encoded() {
     let (status, _) = app.get("/media/logos/..%2Fsecret-key").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn admins_change_roles_and_status_and_every_change_is_in_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let admin = staff_client(&app, "qt@mic.example.vn", "admin").await;
+    let citizen_id = app.create_user("dan@example.vn", "citizen", None).await;
+    let citizen = TestApp::new_client();
+    app.login_with(&citizen, "dan@example.vn").await;
+    let admin_id: i64 = sqlx::query_scalar("select id from users where email = 'qt@mic.example.vn'").fetch_one(&app.pool).await.unwrap();
+
+    let (_, page) = app.get_with(&admin, "/staff/users?q=dan@").await;
+    assert!(page.contains("dan@example.vn") && !page.contains("qt@mic.example.vn"), "search narrows the list");
+    let own = app.post_with(&admin, "/staff/users", &format!("/staff/users/{admin_id}/role"), &[("role", "citizen")]).await;
+    assert_eq!(own.status(), 409, "an admin cannot demote themselves");
+    let bad = app.post_with(&admin, "/staff/users", &format!("/staff/users/{citizen_id}/role"), &[("role", "superuser")]).await;
+    assert_eq!(bad.status(), 400);
+    let ok = app.post_with(&admin, "/staff/users", &format!("/staff/users/{citizen_id}/role"), &[("role", "evaluator")]).await;
+    assert_eq!(ok.status(), 303);
+    let (status, _) = app.get_with(&citizen, "/staff").await;
+    assert_eq!(status, 303, "the new evaluator is asked for a second factor before the staff area");
+    let off = app.post_with(&admin, "/staff/users", &format!("/staff/users/{citizen_id}/status"), &[("status", "disabled")]).await;
+    assert_eq!(off.status(), 303);
+    let (status, _) = app.get_with(&citizen, "/account").await;
+    assert_eq!(status, 303, "a disabled account's session stops working at once");
+
+    let (_, audit) = app.get_with(&admin, "/staff/audit?action=user.").await;
+    assert!(audit.contains("user.role_changed") && audit.contains("user.status_changed") && audit.contains("evaluator"));
+    assert!(!audit.contains("login.succeeded"), "the action filter applies");
+    let (_, filtered) = app.get_with(&admin, &format!("/staff/audit?target_type=user&target_id={citizen_id}")).await;
+    assert!(filtered.contains("user.role_changed") && filtered.contains("127.0.0.1"), "with the client address");
+    let refused = sqlx::query("delete from audit_events").execute(&app.pool).await;
+    assert!(refused.is_err(), "the log is append-only, for the app too");
+}
+
+#[tokio::test]
+async fn enterprises_owing_last_months_report_get_one_reminder_before_the_deadline() {
+    let app = TestApp::spawn().await;
+    app.create_user("dn@coccoc.example.vn", "enterprise", Some("coc-coc")).await;
+    app.create_user("dn@vexere.example.vn", "enterprise", Some("vexere")).await;
+    let vexere: i64 = sqlx::query_scalar("select id from platforms where slug = 'vexere'").fetch_one(&app.pool).await.unwrap();
+    let enterprise: i64 = sqlx::query_scalar("select id from enterprises where slug = 'vexere'").fetch_one(&app.pool).await.unwrap();
+    sqlx::query(
+        "insert into monthly_reports (platform_id, enterprise_id, period, users, submitted_at) values ($1, $2, '2026-10-01', 5, now())",
+    )
+    .bind(vexere)
+    .bind(enterprise)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let early = time::macros::datetime!(2026-11-10 09:00 +7).to_offset(time::UtcOffset::UTC);
+    assert_eq!(ndp::db::reports::queue_reminders(&app.pool, early).await.unwrap(), 0, "nothing before the 20th");
+    let due = time::macros::datetime!(2026-11-21 09:00 +7).to_offset(time::UtcOffset::UTC);
+    assert_eq!(ndp::db::reports::queue_reminders(&app.pool, due).await.unwrap(), 1, "only the enterprise that owes October");
+    assert_eq!(ndp::db::reports::queue_reminders(&app.pool, due).await.unwrap(), 0, "once per month");
+    let mail = app.last_mail("dn@coccoc.example.vn", "report_reminder_2026-10").await;
+    assert!(mail.contains("Cốc Cốc") && mail.contains("25/11/2026"), "{mail}");
+}

@@ -160,3 +160,51 @@ fn reindex_rebuilds_the_index_and_reports_its_speed() {
     assert!(ndp::search::index_dir(&data).join("ndp-index-complete").is_file(), "a complete index is in place");
     assert!(!data.join("postgres").join("postmaster.pid").exists(), "the cluster it started is stopped again");
 }
+
+#[test]
+fn user_commands_create_accounts_with_a_piped_or_generated_password() {
+    let dir = tempfile::Builder::new()
+        .prefix("ndp-user-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .unwrap();
+    let data = dir.path().join("data");
+    let mut piped = ndp(&data)
+        .args(["user", "create", "--email", "admin@mic.example.vn", "--role", "admin", "--name", "Quản trị"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(piped.stdin.as_mut().unwrap(), "một mật khẩu quản trị dài\n".as_bytes()).unwrap();
+    let output = piped.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("created") && !stdout.contains("password"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let output = ndp(&data)
+        .args(["user", "create", "--email", "dn@example.vn", "--role", "enterprise", "--enterprise", "coc-coc"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no enterprise with slug"), "the reference facts are not loaded yet");
+    assert!(ndp(&data).arg("seed").output().unwrap().status.success());
+    let output = ndp(&data)
+        .args(["user", "create", "--email", "dn@example.vn", "--role", "enterprise", "--enterprise", "coc-coc"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("password (shown once):"),
+        "a password is generated and printed once: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = ndp(&data).args(["user", "create", "--email", "dn@example.vn", "--role", "citizen"]).output().unwrap();
+    assert!(!output.status.success() && String::from_utf8_lossy(&output.stderr).contains("already exists"));
+    let output = ndp(&data).args(["user", "set-role", "--email", "dn@example.vn", "--role", "moderator"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = ndp(&data).args(["user", "disable", "--email", "dn@example.vn"]).output().unwrap();
+    assert!(output.status.success() && String::from_utf8_lossy(&output.stdout).contains("disabled"));
+    let output = ndp(&data).args(["user", "create", "--email", "x@example.vn", "--role", "wizard"]).output().unwrap();
+    assert!(!output.status.success() && String::from_utf8_lossy(&output.stderr).contains("unknown role"));
+}

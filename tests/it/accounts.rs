@@ -444,3 +444,28 @@ async fn a_new_email_must_be_verified_and_a_taken_one_reveals_nothing() {
     assert!(verified.is_none() && email == "moi@example.vn");
     assert_eq!(app.post(&link, &link, &[]).await.status(), 200);
 }
+
+#[tokio::test]
+async fn one_client_address_trying_many_accounts_is_locked_too() {
+    let app = TestApp::spawn().await;
+    app.create_user("that@example.vn", "citizen", None).await;
+    for i in 0..21 {
+        let email = format!("doan{i}@example.vn");
+        app.post("/login", "/login", &[("email", email.as_str()), ("password", "sai mật khẩu rồi nhé")]).await;
+    }
+    let locked = app.post("/login", "/login", &[("email", "that@example.vn"), ("password", PASSWORD)]).await;
+    assert_eq!(locked.status(), 429, "the address is locked whatever account it names");
+}
+
+#[tokio::test]
+async fn an_idle_session_ends() {
+    let app = TestApp::spawn().await;
+    app.create_user("ngu@example.vn", "citizen", None).await;
+    app.login_with(&app.client, "ngu@example.vn").await;
+    assert_eq!(app.get("/account").await.0, 200);
+    let expiry: time::OffsetDateTime = sqlx::query_scalar("select max(expiry_date) from tower_sessions.session").fetch_one(&app.pool).await.unwrap();
+    let idle = expiry - time::OffsetDateTime::now_utc();
+    assert!(idle > time::Duration::minutes(110) && idle <= time::Duration::minutes(120), "idle timeout of two hours: {idle}");
+    sqlx::query("update tower_sessions.session set expiry_date = now() - interval '1 second'").execute(&app.pool).await.unwrap();
+    assert_eq!(app.get("/account").await.0, 303, "an expired session is signed out");
+}

@@ -67,13 +67,8 @@ pub async fn create(
     };
     let mut tx = pool.begin().await?;
     let id = users::insert(&mut *tx, &new).await?.with_context(|| format!("an account with email {} already exists", email.as_str()))?;
-    let event = Event {
-        action: "user.created",
-        target_type: "user",
-        target_id: id.to_string(),
-        before: None,
-        after: Some(serde_json::json!({"role": role.as_str(), "enterprise_id": enterprise_id})),
-    };
+    let event = Event::new("user.created", "user", id.to_string())
+        .after(serde_json::json!({"role": role.as_str(), "enterprise_id": enterprise_id}));
     audit::record(&mut *tx, &Actor::system("cli"), event).await?;
     tx.commit().await?;
     Ok(Created { id, generated_password: generated.then_some(password) })
@@ -85,13 +80,9 @@ pub async fn set_role(pool: &PgPool, email: &str, role: &str) -> anyhow::Result<
     let user = users::find_by_email(pool, email).await?.with_context(|| format!("no account with email {email}"))?;
     let mut tx = pool.begin().await?;
     users::set_role(&mut *tx, user.id, role.as_str()).await?;
-    let event = Event {
-        action: "user.role_changed",
-        target_type: "user",
-        target_id: user.id.to_string(),
-        before: Some(serde_json::json!({"role": user.role})),
-        after: Some(serde_json::json!({"role": role.as_str()})),
-    };
+    let event = Event::new("user.role_changed", "user", user.id.to_string())
+        .before(serde_json::json!({"role": user.role}))
+        .after(serde_json::json!({"role": role.as_str()}));
     audit::record(&mut *tx, &Actor::system("cli"), event).await?;
     tx.commit().await?;
     Ok(())
@@ -102,13 +93,9 @@ pub async fn disable(pool: &PgPool, email: &str) -> anyhow::Result<()> {
     let user = users::find_by_email(pool, email).await?.with_context(|| format!("no account with email {email}"))?;
     let mut tx = pool.begin().await?;
     users::set_status(&mut *tx, user.id, "disabled").await?;
-    let event = Event {
-        action: "user.status_changed",
-        target_type: "user",
-        target_id: user.id.to_string(),
-        before: Some(serde_json::json!({"status": user.status})),
-        after: Some(serde_json::json!({"status": "disabled"})),
-    };
+    let event = Event::new("user.status_changed", "user", user.id.to_string())
+        .before(serde_json::json!({"status": user.status}))
+        .after(serde_json::json!({"status": "disabled"}));
     audit::record(&mut *tx, &Actor::system("cli"), event).await?;
     tx.commit().await?;
     Ok(())

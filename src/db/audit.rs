@@ -38,6 +38,34 @@ pub struct Event<'a> {
     pub after: Option<serde_json::Value>,
 }
 
+impl<'a> Event<'a> {
+    /// An event without before/after values.
+    pub fn new(action: &'a str, target_type: &'a str, target_id: impl ToString) -> Self {
+        Self { action, target_type, target_id: target_id.to_string(), before: None, after: None }
+    }
+
+    /// The values before.
+    #[must_use]
+    pub fn before(mut self, value: serde_json::Value) -> Self {
+        self.before = Some(value);
+        self
+    }
+
+    /// The values after.
+    #[must_use]
+    pub fn after(mut self, value: serde_json::Value) -> Self {
+        self.after = Some(value);
+        self
+    }
+
+    /// The values before, when there are any.
+    #[must_use]
+    pub fn before_opt(mut self, value: Option<serde_json::Value>) -> Self {
+        self.before = value;
+        self
+    }
+}
+
 /// Writes an event.
 pub async fn record(db: impl PgExecutor<'_>, actor: &Actor, event: Event<'_>) -> sqlx::Result<()> {
     sqlx::query!(

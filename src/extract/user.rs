@@ -147,50 +147,40 @@ where
     Ok(user)
 }
 
-/// A moderator or admin (second factor given).
-#[derive(Debug, Clone)]
-pub struct Moderator(pub CurrentUser);
+/// Defines a staff extractor: a [`CurrentUser`] whose role passes `$allowed` and who has given
+/// the second factor in this session.
+macro_rules! staff_extractor {
+    ($(#[$doc:meta])* $name:ident, $allowed:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub CurrentUser);
 
-impl<S> FromRequestParts<S> for Moderator
-where
-    S: Send + Sync,
-    PgPool: FromRef<S>,
-{
-    type Rejection = AppError;
+        impl<S> FromRequestParts<S> for $name
+        where
+            S: Send + Sync,
+            PgPool: FromRef<S>,
+        {
+            type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        staff(parts, state, Role::can_moderate).await.map(Self)
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+                staff(parts, state, $allowed).await.map(Self)
+            }
+        }
+    };
 }
 
-/// Any staff member: moderator, evaluator or admin (second factor given).
-#[derive(Debug, Clone)]
-pub struct Staff(pub CurrentUser);
-
-impl<S> FromRequestParts<S> for Staff
-where
-    S: Send + Sync,
-    PgPool: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        staff(parts, state, Role::is_staff).await.map(Self)
-    }
-}
-
-/// An admin (second factor given).
-#[derive(Debug, Clone)]
-pub struct Admin(pub CurrentUser);
-
-impl<S> FromRequestParts<S> for Admin
-where
-    S: Send + Sync,
-    PgPool: FromRef<S>,
-{
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        staff(parts, state, |r| r == Role::Admin).await.map(Self)
-    }
-}
+staff_extractor!(
+    /// A moderator or admin (second factor given).
+    Moderator,
+    Role::can_moderate
+);
+staff_extractor!(
+    /// Any staff member: moderator, evaluator or admin (second factor given).
+    Staff,
+    Role::is_staff
+);
+staff_extractor!(
+    /// An admin (second factor given).
+    Admin,
+    |r| r == Role::Admin
+);

@@ -12,14 +12,13 @@ use serde::Deserialize;
 use crate::auth::session::set_flash;
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Event};
-use crate::db::outbox::{self, Mail};
 use crate::db::registrations::{self, Registration};
 use crate::db::revisions::{self, OwnedPlatform};
 use crate::db::users;
 use crate::domain::account::{Email, Role, check_new_password};
 use crate::error::AppResult;
 use crate::extract::{CurrentUser, Layout, PageCtx};
-use crate::routes::auth::site_url;
+use crate::routes::auth::{queue_exists_notice, queue_verification, site_url};
 use crate::routes::form::{FormErrors, invalid, see_other};
 use crate::state::AppState;
 
@@ -108,12 +107,7 @@ pub async fn change_password(
     let mut tx = state.pool.begin().await?;
     users::set_password(&mut *tx, user.id(), &hash).await?;
     users::revoke_tokens(&mut *tx, user.id(), "reset_password").await?;
-    audit::record(
-        &mut *tx,
-        &user.actor,
-        Event { action: "user.password_changed", target_type: "user", target_id: user.id().to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&mut *tx, &user.actor, Event::new("user.password_changed", "user", user.id().to_string())).await?;
     tx.commit().await?;
     user.session.cycle_id().await?;
     set_flash(&user.session, "account.password_changed").await?;
@@ -140,23 +134,13 @@ pub async fn change_email(
     let site = site_url(&state, &headers);
     let mut tx = state.pool.begin().await?;
     if users::set_email(&mut *tx, user.id(), email.as_str()).await? {
-        let secret = token::random_token();
-        users::create_token(&mut *tx, user.id(), "verify_email", &token::digest(&secret), time::Duration::hours(48)).await?;
-        let body = layout.lang.t_with("mail.verify_body", &[("link", &format!("{site}/verify-email/{secret}"))]);
-        outbox::queue(&mut *tx, Mail { to: email.as_str(), subject: layout.t("mail.verify_subject"), body, template: "verify_email" })
-            .await?;
-        let event = Event {
-            action: "user.email_changed",
-            target_type: "user",
-            target_id: user.id().to_string(),
-            before: Some(serde_json::json!({"email": user.row.email})),
-            after: Some(serde_json::json!({"email": email.as_str()})),
-        };
+        queue_verification(&mut tx, user.id(), email.as_str(), layout.lang, &site).await?;
+        let event = Event::new("user.email_changed", "user", user.id().to_string())
+            .before(serde_json::json!({"email": user.row.email}))
+            .after(serde_json::json!({"email": email.as_str()}));
         audit::record(&mut *tx, &user.actor, event).await?;
     } else {
-        let body = layout.lang.t_with("mail.exists_body", &[("link", &format!("{site}/password/forgot"))]);
-        outbox::queue(&mut *tx, Mail { to: email.as_str(), subject: layout.t("mail.exists_subject"), body, template: "account_exists" })
-            .await?;
+        queue_exists_notice(&mut tx, email.as_str(), layout.lang, &site).await?;
     }
     tx.commit().await?;
     set_flash(&user.session, "account.email_sent").await?;
@@ -253,12 +237,7 @@ pub async fn enable_totp(
     let mut tx = state.pool.begin().await?;
     users::enable_totp(&mut *tx, user.id(), step).await?;
     users::replace_recovery_codes(&mut tx, user.id(), &hashes).await?;
-    audit::record(
-        &mut *tx,
-        &user.actor,
-        Event { action: "user.totp_enabled", target_type: "user", target_id: user.id().to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&mut *tx, &user.actor, Event::new("user.totp_enabled", "user", user.id().to_string())).await?;
     tx.commit().await?;
     AuthSession::upgrade(&user.session, user.auth.clone()).await?;
     Ok(security_page(layout, &state, &user, false, codes, None).await?.into_response())
@@ -287,12 +266,7 @@ pub async fn disable_totp(
     let mut tx = state.pool.begin().await?;
     users::disable_totp(&mut *tx, user.id()).await?;
     users::replace_recovery_codes(&mut tx, user.id(), &[]).await?;
-    audit::record(
-        &mut *tx,
-        &user.actor,
-        Event { action: "user.totp_disabled", target_type: "user", target_id: user.id().to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&mut *tx, &user.actor, Event::new("user.totp_disabled", "user", user.id().to_string())).await?;
     tx.commit().await?;
     set_flash(&user.session, "account.totp_disabled").await?;
     Ok(see_other("/account/security"))
@@ -307,12 +281,7 @@ pub async fn new_recovery_codes(PageCtx(layout): PageCtx, State(state): State<Ap
     let hashes: Vec<String> = codes.iter().map(|c| token::digest(c)).collect();
     let mut tx = state.pool.begin().await?;
     users::replace_recovery_codes(&mut tx, user.id(), &hashes).await?;
-    audit::record(
-        &mut *tx,
-        &user.actor,
-        Event { action: "user.recovery_codes_replaced", target_type: "user", target_id: user.id().to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&mut *tx, &user.actor, Event::new("user.recovery_codes_replaced", "user", user.id().to_string())).await?;
     tx.commit().await?;
     Ok(security_page(layout, &state, &user, false, codes, None).await?.into_response())
 }
@@ -320,12 +289,7 @@ pub async fn new_recovery_codes(PageCtx(layout): PageCtx, State(state): State<Ap
 /// `GET /account/export`: all own data as a JSON download.
 pub async fn export_data(State(state): State<AppState>, user: CurrentUser) -> AppResult<Response> {
     let document = users::export(&state.pool, user.id()).await?;
-    audit::record(
-        &state.pool,
-        &user.actor,
-        Event { action: "user.exported", target_type: "user", target_id: user.id().to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&state.pool, &user.actor, Event::new("user.exported", "user", user.id().to_string())).await?;
     let body = serde_json::to_string_pretty(&document).map_err(anyhow::Error::from)?;
     Ok((
         [
@@ -376,13 +340,7 @@ pub async fn delete_account(
     }
     let mut tx = state.pool.begin().await?;
     users::erase(&mut tx, user.id()).await?;
-    let event = Event {
-        action: "user.deleted",
-        target_type: "user",
-        target_id: user.id().to_string(),
-        before: Some(serde_json::json!({"role": user.role.as_str()})),
-        after: None,
-    };
+    let event = Event::new("user.deleted", "user", user.id().to_string()).before(serde_json::json!({"role": user.role.as_str()}));
     audit::record(&mut *tx, &user.actor, event).await?;
     tx.commit().await?;
     AuthSession::end(&user.session).await?;

@@ -137,35 +137,38 @@ pub async fn register(
     };
     match users::insert(&mut *tx, &new).await? {
         Some(id) => {
-            let link = issue_token(&mut tx, id, "verify_email", VERIFY_TTL).await?;
-            let body = layout.lang.t_with("mail.verify_body", &[("link", &format!("{site}/verify-email/{link}"))]);
-            outbox::queue(&mut *tx, Mail { to: email.as_str(), subject: layout.t("mail.verify_subject"), body, template: "verify_email" })
-                .await?;
+            queue_verification(&mut tx, id, email.as_str(), layout.lang, &site).await?;
             let actor = Actor { id: Some(id), label: email.as_str().to_owned(), addr: None, request_id: None };
             audit::record(
                 &mut *tx,
                 &actor,
-                Event {
-                    action: "user.registered",
-                    target_type: "user",
-                    target_id: id.to_string(),
-                    before: None,
-                    after: Some(serde_json::json!({"role": role.as_str()})),
-                },
+                Event::new("user.registered", "user", id.to_string()).after(serde_json::json!({"role": role.as_str()})),
             )
             .await?;
         }
-        None => {
-            let body = layout.lang.t_with("mail.exists_body", &[("link", &format!("{site}/password/forgot"))]);
-            outbox::queue(
-                &mut *tx,
-                Mail { to: email.as_str(), subject: layout.t("mail.exists_subject"), body, template: "account_exists" },
-            )
-            .await?;
-        }
+        None => queue_exists_notice(&mut tx, email.as_str(), layout.lang, &site).await?,
     }
     tx.commit().await?;
     Ok(see_other("/register/sent"))
+}
+
+/// Queues the mail with a one-time link that verifies `email` for account `user_id`.
+pub async fn queue_verification(
+    tx: &mut sqlx::PgConnection,
+    user_id: i64,
+    email: &str,
+    lang: crate::i18n::Lang,
+    site: &str,
+) -> sqlx::Result<()> {
+    let secret = issue_token(tx, user_id, "verify_email", VERIFY_TTL).await?;
+    let body = lang.t_with("mail.verify_body", &[("link", &format!("{site}/verify-email/{secret}"))]);
+    outbox::queue(&mut *tx, Mail { to: email, subject: lang.t("mail.verify_subject"), body, template: "verify_email" }).await
+}
+
+/// Queues the mail telling the owner of `email` that someone tried to use it for another account.
+pub async fn queue_exists_notice(tx: &mut sqlx::PgConnection, email: &str, lang: crate::i18n::Lang, site: &str) -> sqlx::Result<()> {
+    let body = lang.t_with("mail.exists_body", &[("link", &format!("{site}/password/forgot"))]);
+    outbox::queue(&mut *tx, Mail { to: email, subject: lang.t("mail.exists_subject"), body, template: "account_exists" }).await
 }
 
 async fn issue_token(tx: &mut sqlx::PgConnection, user_id: i64, purpose: &str, ttl: time::Duration) -> sqlx::Result<String> {
@@ -270,13 +273,8 @@ async fn count_failure(pool: &sqlx::PgPool, keys: &[(String, i32)], actor: &Acto
             users::lock(pool, key, OffsetDateTime::now_utc() + duration).await?;
             let kind = key.split(':').next().unwrap_or("key");
             tracing::warn!(throttle.kind = kind, failures, lock_secs = duration.whole_seconds(), "sign-in locked after repeated failures");
-            let event = Event {
-                action: "login.locked",
-                target_type: "throttle",
-                target_id: kind.to_owned(),
-                before: None,
-                after: Some(serde_json::json!({"failures": failures, "minutes": duration.whole_minutes()})),
-            };
+            let event = Event::new("login.locked", "throttle", kind.to_owned())
+                .after(serde_json::json!({"failures": failures, "minutes": duration.whole_minutes()}));
             audit::record(pool, actor, event).await?;
         }
     }
@@ -289,12 +287,7 @@ async fn clear_failures(pool: &sqlx::PgPool, keys: &[(String, i32)], actor: &Act
         if users::clear_throttle(pool, key).await? {
             let kind = key.split(':').next().unwrap_or("key");
             tracing::info!(throttle.kind = kind, "sign-in lock cleared by a successful sign-in");
-            audit::record(
-                pool,
-                actor,
-                Event { action: "login.unlocked", target_type: "throttle", target_id: kind.to_owned(), before: None, after: None },
-            )
-            .await?;
+            audit::record(pool, actor, Event::new("login.unlocked", "throttle", kind.to_owned())).await?;
         }
     }
     Ok(())
@@ -349,12 +342,7 @@ pub async fn login(
     }
     AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, &user.role, false)).await?;
     users::record_login(&state.pool, user.id).await?;
-    audit::record(
-        &state.pool,
-        &actor,
-        Event { action: "login.succeeded", target_type: "user", target_id: user.id.to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&state.pool, &actor, Event::new("login.succeeded", "user", user.id.to_string())).await?;
     let staff = Role::parse(&user.role).is_some_and(Role::is_staff);
     Ok(see_other(if staff { "/account/security?required=1" } else { &form.next }))
 }
@@ -408,18 +396,7 @@ pub async fn second_factor(
         let used =
             users::use_recovery_code(&state.pool, user.id, &token::digest(&token::normalize_recovery_code(&form.recovery_code))).await?;
         if used {
-            audit::record(
-                &state.pool,
-                &actor,
-                Event {
-                    action: "login.recovery_code_used",
-                    target_type: "user",
-                    target_id: user.id.to_string(),
-                    before: None,
-                    after: None,
-                },
-            )
-            .await?;
+            audit::record(&state.pool, &actor, Event::new("login.recovery_code_used", "user", user.id.to_string())).await?;
         }
         used
     };
@@ -433,13 +410,7 @@ pub async fn second_factor(
     audit::record(
         &state.pool,
         &actor,
-        Event {
-            action: "login.succeeded",
-            target_type: "user",
-            target_id: user.id.to_string(),
-            before: None,
-            after: Some(serde_json::json!({"second_factor": true})),
-        },
+        Event::new("login.succeeded", "user", user.id.to_string()).after(serde_json::json!({"second_factor": true})),
     )
     .await?;
     Ok(see_other(&pending.next))
@@ -555,12 +526,7 @@ pub async fn reset(
     users::set_password(&mut *tx, user_id, &hash).await?;
     users::revoke_tokens(&mut *tx, user_id, "reset_password").await?;
     let actor = Actor { id: Some(user_id), label: user.email.clone(), addr: client.addr, request_id: client.request_id };
-    audit::record(
-        &mut *tx,
-        &actor,
-        Event { action: "user.password_reset", target_type: "user", target_id: user_id.to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&mut *tx, &actor, Event::new("user.password_reset", "user", user_id.to_string())).await?;
     tx.commit().await?;
     AuthSession::end(&session).await?;
     set_flash(&session, "auth.password_changed").await?;

@@ -178,18 +178,7 @@ pub async fn save_listing(
     let platform = owned(&state, &user, &slug).await?;
     if form.action == "discard" {
         if revisions::discard_draft(&state.pool, platform.id).await? {
-            audit::record(
-                &state.pool,
-                &user.user.actor,
-                Event {
-                    action: "revision.discarded",
-                    target_type: "platform",
-                    target_id: platform.id.to_string(),
-                    before: None,
-                    after: None,
-                },
-            )
-            .await?;
+            audit::record(&state.pool, &user.user.actor, Event::new("revision.discarded", "platform", platform.id.to_string())).await?;
         }
         set_flash(&user.user.session, "listing.discarded").await?;
         return Ok(see_other(&format!("/account/platforms/{slug}/edit")));
@@ -229,12 +218,7 @@ pub async fn save_listing(
     };
     let action = if submit { "revision.submitted" } else { "revision.saved" };
     let after = serde_json::to_value(&listing).map_err(anyhow::Error::from)?;
-    audit::record(
-        &mut *tx,
-        &user.user.actor,
-        Event { action, target_type: "revision", target_id: revision_id.to_string(), before: None, after: Some(after) },
-    )
-    .await?;
+    audit::record(&mut *tx, &user.user.actor, Event::new(action, "revision", revision_id.to_string()).after(after)).await?;
     tx.commit().await?;
     set_flash(&user.user.session, if submit { "listing.submitted" } else { "listing.saved" }).await?;
     let next = if submit { "/account".to_owned() } else { format!("/account/platforms/{slug}/edit") };
@@ -245,12 +229,7 @@ pub async fn save_listing(
 pub async fn confirm_listing(State(state): State<AppState>, user: EnterpriseUser, Path(slug): Path<String>) -> AppResult<Response> {
     let platform = owned(&state, &user, &slug).await?;
     revisions::confirm(&state.pool, platform.id).await?;
-    audit::record(
-        &state.pool,
-        &user.user.actor,
-        Event { action: "listing.confirmed", target_type: "platform", target_id: platform.id.to_string(), before: None, after: None },
-    )
-    .await?;
+    audit::record(&state.pool, &user.user.actor, Event::new("listing.confirmed", "platform", platform.id.to_string())).await?;
     set_flash(&user.user.session, "listing.confirmed").await?;
     Ok(see_other("/account"))
 }
@@ -344,13 +323,7 @@ pub async fn upload_logo(
     audit::record(
         &state.pool,
         &user.user.actor,
-        Event {
-            action: "platform_logo.uploaded",
-            target_type: "platform",
-            target_id: slug.clone(),
-            before: None,
-            after: Some(serde_json::json!({"file": name})),
-        },
+        Event::new("platform_logo.uploaded", "platform", slug.clone()).after(serde_json::json!({"file": name})),
     )
     .await?;
     Ok(see_other(&format!("{back}?logo={name}")))
@@ -428,18 +401,8 @@ pub async fn register_platform(
     let mut tx = state.pool.begin().await?;
     let id = registrations::create(&mut *tx, user.enterprise_id, user.user.id(), &dossier).await?;
     let after = serde_json::to_value(&dossier).map_err(anyhow::Error::from)?;
-    audit::record(
-        &mut *tx,
-        &user.user.actor,
-        Event {
-            action: "platform_registration.submitted",
-            target_type: "revision",
-            target_id: id.to_string(),
-            before: None,
-            after: Some(after),
-        },
-    )
-    .await?;
+    audit::record(&mut *tx, &user.user.actor, Event::new("platform_registration.submitted", "revision", id.to_string()).after(after))
+        .await?;
     tx.commit().await?;
     set_flash(&user.user.session, "listing.registration_submitted").await?;
     Ok(see_other("/account"))

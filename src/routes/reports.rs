@@ -204,18 +204,8 @@ pub async fn submit_report(
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
     let after = serde_json::json!({"period": reports::period_text(period), "users": figures.users, "monthly_active_users": figures.monthly_active_users, "transactions": figures.transactions});
-    audit::record(
-        &state.pool,
-        &user.user.actor,
-        Event {
-            action: "monthly_report.submitted",
-            target_type: "platform",
-            target_id: platform.id.to_string(),
-            before: None,
-            after: Some(after),
-        },
-    )
-    .await?;
+    audit::record(&state.pool, &user.user.actor, Event::new("monthly_report.submitted", "platform", platform.id.to_string()).after(after))
+        .await?;
     set_flash(&user.user.session, "report.saved").await?;
     Ok(see_other("/account/reports"))
 }

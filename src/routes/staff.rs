@@ -158,13 +158,8 @@ pub async fn approve_revision(
             return Ok((StatusCode::CONFLICT, page).into_response());
         }
     };
-    let event = Event {
-        action: "revision.approved",
-        target_type: "revision",
-        target_id: id.to_string(),
-        before: revision.previous.clone(),
-        after: Some(revision.proposed.clone()),
-    };
+    let event =
+        Event::new("revision.approved", "revision", id.to_string()).before_opt(revision.previous.clone()).after(revision.proposed.clone());
     audit::record(&mut *tx, &user.actor, event).await?;
     let lang = layout.lang;
     let body = lang.t_with("mail.revision_approved_body", &[("slug", &slug)]);
@@ -204,13 +199,7 @@ pub async fn reject_revision(
         let page = revision_page(&state, layout, id, Some("staff.already_decided")).await?;
         return Ok((StatusCode::CONFLICT, page).into_response());
     }
-    let event = Event {
-        action: "revision.rejected",
-        target_type: "revision",
-        target_id: id.to_string(),
-        before: None,
-        after: Some(serde_json::json!({"reason": reason})),
-    };
+    let event = Event::new("revision.rejected", "revision", id.to_string()).after(serde_json::json!({"reason": reason}));
     audit::record(&mut *tx, &user.actor, event).await?;
     let body = layout.lang.t_with("mail.revision_rejected_body", &[("reason", &reason)]);
     notify(&mut tx, revision.enterprise_id, layout.t("mail.revision_rejected_subject"), body, "revision_rejected").await?;
@@ -288,13 +277,9 @@ pub async fn approve_enterprise_account(
     if !users::approve_enterprise(&mut *tx, user_id, enterprise_id, staff.id()).await? {
         return Err(AppError::Conflict("staff.already_decided"));
     }
-    let event = Event {
-        action: "enterprise_account.approved",
-        target_type: "user",
-        target_id: user_id.to_string(),
-        before: Some(serde_json::json!({"status": "pending"})),
-        after: Some(serde_json::json!({"status": "active", "enterprise_id": enterprise_id})),
-    };
+    let event = Event::new("enterprise_account.approved", "user", user_id.to_string())
+        .before(serde_json::json!({"status": "pending"}))
+        .after(serde_json::json!({"status": "active", "enterprise_id": enterprise_id}));
     audit::record(&mut *tx, &staff.actor, event).await?;
     outbox::queue(
         &mut *tx,
@@ -323,13 +308,9 @@ pub async fn reject_enterprise_account(
     }
     let mut tx = state.pool.begin().await?;
     users::set_status(&mut *tx, user_id, "disabled").await?;
-    let event = Event {
-        action: "enterprise_account.rejected",
-        target_type: "user",
-        target_id: user_id.to_string(),
-        before: Some(serde_json::json!({"status": "pending"})),
-        after: Some(serde_json::json!({"status": "disabled"})),
-    };
+    let event = Event::new("enterprise_account.rejected", "user", user_id.to_string())
+        .before(serde_json::json!({"status": "pending"}))
+        .after(serde_json::json!({"status": "disabled"}));
     audit::record(&mut *tx, &staff.actor, event).await?;
     let lang = crate::i18n::Lang::parse(&account.locale).unwrap_or_default();
     outbox::queue(
@@ -400,13 +381,9 @@ pub async fn set_user_role(
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
     let mut tx = state.pool.begin().await?;
     users::set_role(&mut *tx, user_id, role.as_str()).await?;
-    let event = Event {
-        action: "user.role_changed",
-        target_type: "user",
-        target_id: user_id.to_string(),
-        before: Some(serde_json::json!({"role": account.role})),
-        after: Some(serde_json::json!({"role": role.as_str()})),
-    };
+    let event = Event::new("user.role_changed", "user", user_id.to_string())
+        .before(serde_json::json!({"role": account.role}))
+        .after(serde_json::json!({"role": role.as_str()}));
     audit::record(&mut *tx, &admin.actor, event).await?;
     tx.commit().await?;
     set_flash(&admin.session, "staff.role_changed").await?;
@@ -438,13 +415,9 @@ pub async fn set_user_status(
     }
     let mut tx = state.pool.begin().await?;
     users::set_status(&mut *tx, user_id, &form.status).await?;
-    let event = Event {
-        action: "user.status_changed",
-        target_type: "user",
-        target_id: user_id.to_string(),
-        before: Some(serde_json::json!({"status": account.status})),
-        after: Some(serde_json::json!({"status": form.status})),
-    };
+    let event = Event::new("user.status_changed", "user", user_id.to_string())
+        .before(serde_json::json!({"status": account.status}))
+        .after(serde_json::json!({"status": form.status}));
     audit::record(&mut *tx, &admin.actor, event).await?;
     tx.commit().await?;
     set_flash(&admin.session, "staff.status_changed").await?;

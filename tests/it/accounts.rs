@@ -463,7 +463,8 @@ async fn an_idle_session_ends() {
     app.create_user("ngu@example.vn", "citizen", None).await;
     app.login_with(&app.client, "ngu@example.vn").await;
     assert_eq!(app.get("/account").await.0, 200);
-    let expiry: time::OffsetDateTime = sqlx::query_scalar("select max(expiry_date) from tower_sessions.session").fetch_one(&app.pool).await.unwrap();
+    let expiry: time::OffsetDateTime =
+        sqlx::query_scalar("select max(expiry_date) from tower_sessions.session").fetch_one(&app.pool).await.unwrap();
     let idle = expiry - time::OffsetDateTime::now_utc();
     assert!(idle > time::Duration::minutes(110) && idle <= time::Duration::minutes(120), "idle timeout of two hours: {idle}");
     sqlx::query("update tower_sessions.session set expiry_date = now() - interval '1 second'").execute(&app.pool).await.unwrap();

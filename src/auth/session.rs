@@ -54,7 +54,12 @@ impl AuthSession {
     /// The current sign-in, if any and not past the absolute timeout.
     pub async fn current(session: &Session) -> Option<Self> {
         let auth: Self = session.get(AUTH_KEY).await.ok().flatten()?;
-        (now() - auth.signed_in_at < ABSOLUTE.whole_seconds()).then_some(auth)
+        auth.is_fresh(now()).then_some(auth)
+    }
+
+    /// Whether the sign-in is younger than the absolute timeout at `now` (Unix seconds).
+    fn is_fresh(&self, now: i64) -> bool {
+        now - self.signed_in_at < ABSOLUTE.whole_seconds()
     }
 
     /// Signs in: new session id, new CSRF token, the sign-in record.
@@ -135,4 +140,16 @@ pub async fn take_flash(session: &Session) -> Option<String> {
     // Look first: removing marks the session modified, which would write it back to the store.
     session.get::<String>(FLASH_KEY).await.ok().flatten()?;
     session.remove::<String>(FLASH_KEY).await.ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sign_in_lasts_twelve_hours_at_most() {
+        let auth = AuthSession { signed_in_at: 1_000_000, ..AuthSession::new(1, "A", "citizen", false) };
+        assert!(auth.is_fresh(1_000_000 + 11 * 3600));
+        assert!(!auth.is_fresh(1_000_000 + 12 * 3600));
+    }
 }

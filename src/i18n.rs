@@ -194,7 +194,13 @@ mod tests {
             }
         }
         // Labels of stored values shown through `layout.tp(prefix, value)`.
-        let vocabularies: [(&str, &[&str]); 7] = [
+        let vocabularies: [(&str, &[&str]); 13] = [
+            ("item_kind", &["rating", "feedback", "reply", "question", "answer"]),
+            ("item_state", &["pending", "published", "rejected", "hidden", "withdrawn"]),
+            ("reason", &crate::domain::moderation::REASONS),
+            ("hold", &["link", "phone", "id_number", "blocklist", "new_account", "burst", "flagged"]),
+            ("order", &["newest", "oldest", "highest", "lowest"]),
+            ("appeal_state", &["pending", "upheld", "overturned"]),
             ("revision_state", &["draft", "submitted", "approved", "rejected", "withdrawn"]),
             ("report_state", &["due", "overdue", "submitted", "late"]),
             ("security_dossier", &crate::domain::registration::SECURITY_DOSSIER),

@@ -163,8 +163,8 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &Filter, sort: Sort, page: i6
     let mut qb = QueryBuilder::new(CARD_COLUMNS.replacen("select ", "select count(*) over () as total, ", 1));
     push_filters(&mut qb, filter, Except::Nothing);
     qb.push(match sort {
-        // Ratings arrive with the ratings work; until then "best rated" keeps the name order.
-        Sort::Relevance | Sort::Name | Sort::Rating => " order by ndp_fold(p.name), p.id",
+        Sort::Rating => " order by ndp_rating_score(p.id) desc, ndp_fold(p.name), p.id",
+        Sort::Relevance | Sort::Name => " order by ndp_fold(p.name), p.id",
         Sort::Newest => " order by p.created_at desc, p.id desc",
     });
     qb.push(" limit ").push_bind(PAGE_SIZE).push(" offset ").push_bind((page.max(1) - 1) * PAGE_SIZE);

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod catalogue;
 pub mod content;
+pub mod contributions;
 pub mod directory;
 pub mod outbox;
 pub mod registrations;

@@ -33,6 +33,8 @@ pub struct PlatformSource {
     pub related_names: Vec<String>,
     /// Creation time, seconds since the epoch.
     pub created: i64,
+    /// The "best rated" score (Bayesian average of published ratings).
+    pub rating: f64,
 }
 
 /// Platforms with id greater than `after`, in id order, at most `limit`; or exactly `ids` when given.
@@ -48,7 +50,8 @@ pub async fn platforms(db: impl PgExecutor<'_>, after: i64, limit: i64, ids: Opt
                         union all
                         select e.name || coalesce(' ' || e.short_name, '') from platform_enterprises pe
                           join enterprises e on e.id = pe.enterprise_id where pe.platform_id = p.id) as "related_names!",
-                  extract(epoch from p.created_at)::bigint as "created!"
+                  extract(epoch from p.created_at)::bigint as "created!",
+                  ndp_rating_score(p.id) as "rating!"
            from platforms p left join agencies a on a.id = p.host_agency_id
            where case when $3::bigint[] is null then p.id > $1 else p.id = any($3) end
            order by p.id limit $2"#,

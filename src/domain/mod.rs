@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod listing;
+pub mod moderation;
 pub mod platform;
 pub mod registration;
 pub mod text;

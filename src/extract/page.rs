@@ -2,8 +2,6 @@
 //! the search box's text, asset URLs, the signed-in account, the CSRF token and a one-time
 //! message), built once per request.
 
-use std::borrow::Borrow;
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -100,8 +98,8 @@ impl Layout {
     }
 
     /// The translation of `key` for a count (singular form where the language has one).
-    pub fn tc(&self, key: &str, count: impl Borrow<i64>) -> String {
-        self.lang.t_count(key, *count.borrow())
+    pub fn tc(&self, key: &str, count: impl AsCount) -> String {
+        self.lang.t_count(key, count.as_count())
     }
 
     /// A date in the page's language.
@@ -110,8 +108,8 @@ impl Layout {
     }
 
     /// A number in the page's language.
-    pub fn number(&self, n: impl Borrow<i64>) -> String {
-        self.lang.number(*n.borrow())
+    pub fn number(&self, n: impl AsCount) -> String {
+        self.lang.number(n.as_count())
     }
 
     /// Picks the English text when the page is in English and one exists.
@@ -149,6 +147,36 @@ impl Layout {
     /// URL of a static file.
     pub fn asset(&self, logical: &str) -> String {
         crate::assets::url(logical)
+    }
+}
+
+/// Anything that is a whole number behind references (templates bind values by reference).
+pub trait AsCount {
+    /// The number.
+    fn as_count(&self) -> i64;
+}
+
+impl AsCount for i64 {
+    fn as_count(&self) -> i64 {
+        *self
+    }
+}
+
+impl AsCount for i32 {
+    fn as_count(&self) -> i64 {
+        i64::from(*self)
+    }
+}
+
+impl AsCount for i16 {
+    fn as_count(&self) -> i64 {
+        i64::from(*self)
+    }
+}
+
+impl<T: AsCount + ?Sized> AsCount for &T {
+    fn as_count(&self) -> i64 {
+        (**self).as_count()
     }
 }
 

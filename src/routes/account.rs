@@ -32,6 +32,7 @@ pub struct AccountPage {
     user: CurrentUser,
     platforms: Vec<OwnedPlatform>,
     registrations: Vec<Registration>,
+    contributions: Vec<crate::db::contributions::OwnItem>,
 }
 
 impl AccountPage {
@@ -57,7 +58,8 @@ pub async fn account_home(PageCtx(layout): PageCtx, State(state): State<AppState
         }
         None => (Vec::new(), Vec::new()),
     };
-    Ok(AccountPage { layout, user, platforms, registrations })
+    let contributions = crate::db::contributions::own_items(&state.pool, user.id()).await?;
+    Ok(AccountPage { layout, user, platforms, registrations, contributions })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -14,9 +14,10 @@ use crate::db::content::{self, Decision};
 use crate::domain::Slug;
 use crate::domain::platform::{DecisionKind, EnterpriseRole, Kind, Pillar, Status};
 use crate::error::{AppError, AppResult};
-use crate::extract::{Layout, PageCtx};
+use crate::extract::{CurrentUser, Layout, PageCtx};
 use crate::i18n::Lang;
 use crate::search::{FacetFilter, Outcome, PlatformQuery, Search, SearchSort};
+use crate::state::AppState;
 
 /// The catalogue's query parameters, all optional and read leniently: an unknown value is ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -236,6 +237,8 @@ pub struct PlatformPage {
     /// Sanitised by `markdown::render`.
     description_html: Option<String>,
     sources: Vec<Source>,
+    /// Ratings and feedback.
+    pub opinions: crate::routes::opinions::Opinions,
 }
 
 impl PlatformPage {
@@ -366,15 +369,41 @@ pub fn decision_date(lang: Lang, d: &Decision) -> String {
 }
 
 /// `/platforms/{slug}`: every field, linked agencies and enterprises, decisions, JSON-LD.
-pub async fn show_platform(PageCtx(layout): PageCtx, State(pool): State<PgPool>, Path(slug): Path<String>) -> AppResult<PlatformPage> {
-    let slug = Slug::parse(&slug).ok_or(AppError::NotFound)?;
-    let p = catalogue::find(&pool, slug.as_str()).await?.ok_or(AppError::NotFound)?;
-    let (enterprises, need_groups, decisions) = tokio::try_join!(
-        catalogue::enterprises_of(&pool, p.id),
-        catalogue::need_groups_of(&pool, p.id),
-        content::decisions(&pool, None, Some(p.id)),
+pub async fn show_platform(
+    PageCtx(layout): PageCtx,
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    Path(slug): Path<String>,
+    Query(q): Query<OpinionsQuery>,
+) -> AppResult<PlatformPage> {
+    platform_page(&state, layout, &slug, user.as_ref(), &q.order).await
+}
+
+/// `?order=` of the ratings on a platform page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OpinionsQuery {
+    order: String,
+}
+
+/// The platform page (also re-shown with form errors by the rating and feedback handlers).
+pub async fn platform_page(
+    state: &AppState,
+    layout: Layout,
+    slug: &str,
+    user: Option<&CurrentUser>,
+    order: &str,
+) -> AppResult<PlatformPage> {
+    let pool = &state.pool;
+    let slug = Slug::parse(slug).ok_or(AppError::NotFound)?;
+    let p = catalogue::find(pool, slug.as_str()).await?.ok_or(AppError::NotFound)?;
+    let (enterprises, need_groups, decisions, opinions) = tokio::try_join!(
+        async { Ok::<_, AppError>(catalogue::enterprises_of(pool, p.id).await?) },
+        async { Ok(catalogue::need_groups_of(pool, p.id).await?) },
+        async { Ok(content::decisions(pool, None, Some(p.id)).await?) },
+        crate::routes::opinions::load(state, p.id, user, order),
     )?;
     let description_html = p.description.as_deref().filter(|d| !d.trim().is_empty()).map(crate::markdown::render);
     let sources = sources(&p.sources);
-    Ok(PlatformPage { layout, p, enterprises, need_groups, decisions, description_html, sources })
+    Ok(PlatformPage { layout, p, enterprises, need_groups, decisions, description_html, sources, opinions })
 }

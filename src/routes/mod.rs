@@ -8,6 +8,8 @@ mod directory;
 mod form;
 mod home;
 mod listings;
+mod moderation;
+mod opinions;
 mod ops;
 mod reports;
 mod search;
@@ -78,6 +80,17 @@ pub fn app(state: AppState) -> Router {
         .route("/recognitions", get(content::list_recognitions))
         .route("/recognitions/{slug}", get(content::show_recognition))
         .route("/platforms/{slug}/history", get(listings::platform_history))
+        .route("/platforms/{slug}/ratings", post(opinions::rate_platform))
+        .route("/platforms/{slug}/ratings/withdraw", post(opinions::withdraw_rating))
+        .route("/platforms/{slug}/feedback", post(opinions::send_feedback))
+        .route("/flags/{kind}/{id}", post(opinions::flag_item))
+        .route("/account/appeals/{kind}/{id}", post(opinions::appeal_item))
+        .route("/account/replies/{kind}/{id}", post(opinions::reply_item))
+        .route("/account/opinions", get(moderation::opinions_about_us))
+        .route("/staff/moderation", get(moderation::list_queue))
+        .route("/staff/moderation/{kind}/{id}", get(moderation::show_item).post(moderation::decide_item))
+        .route("/staff/blocklist", get(moderation::list_terms).post(moderation::change_terms))
+        .route("/moderation-report", get(moderation::public_report))
         .route("/media/logos/{file}", get(listings::logo))
         .route("/register", get(auth::register_form).post(auth::register))
         .route("/register/sent", get(auth::register_sent))

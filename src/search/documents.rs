@@ -71,7 +71,7 @@ pub fn platform(fields: &Fields, p: &PlatformSource) -> TantivyDocument {
     }
     doc.add_text(fields.name_sort, fold(&p.name));
     doc.add_i64(fields.created, p.created);
-    doc.add_f64(fields.rating, 0.0);
+    doc.add_f64(fields.rating, p.rating);
     doc
 }
 

@@ -607,6 +607,7 @@ mod tests {
             need_slugs: need.iter().map(|s| (*s).to_owned()).collect(),
             related_names: Vec::new(),
             created: id,
+            rating: 3.0,
         }
     }
 

@@ -6,6 +6,7 @@ mod browser;
 mod common;
 mod enterprise;
 mod launcher;
+mod opinions;
 mod pages;
 mod schema;
 mod search;

@@ -1,0 +1,384 @@
+//! What citizens say about a platform: ratings (1–5 stars, optional comment, one per account,
+//! changeable and withdrawable), feedback, flags and appeals; enterprises' public replies.
+//! Everything with text waits for a moderator; automatic rules label why.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
+use axum_extra::extract::Form;
+use serde::Deserialize;
+
+use crate::auth::session::set_flash;
+use crate::db::audit::{self, Event};
+use crate::db::contributions::{self, OwnRating, PublicItem, Summary};
+use crate::db::{catalogue, outbox};
+use crate::domain::account::Role;
+use crate::domain::moderation::{Context, Hold, ItemKind, REASONS, hold_rule};
+use crate::error::{AppError, AppResult};
+use crate::extract::{CurrentUser, EnterpriseUser, Layout, PageCtx};
+use crate::routes::form::{FormErrors, see_other};
+use crate::state::AppState;
+
+/// Ratings and feedback an account may post per hour, and the same per client address.
+pub const POSTS_PER_HOUR: i64 = 10;
+/// Longest comment, feedback, reply or appeal.
+const MAX_TEXT: usize = 3000;
+
+/// The citizens' part of a platform page.
+#[derive(Debug, Clone, Default)]
+pub struct Opinions {
+    /// Rating summary.
+    pub summary: Summary,
+    /// Published ratings with comments.
+    pub ratings: Vec<PublicItem>,
+    /// Published feedback.
+    pub feedback: Vec<PublicItem>,
+    /// Median hours to an enterprise reply (last 90 days).
+    pub reply_hours: Option<f64>,
+    /// Order of the ratings list.
+    pub order: String,
+    /// Who is looking.
+    pub viewer: Viewer,
+    /// Their rating.
+    pub own: Option<OwnRating>,
+    /// Form errors of a refused submission.
+    pub errors: FormErrors,
+    /// Typed stars, comment and feedback, kept after an error.
+    pub typed: (String, String, String),
+}
+
+/// What the visitor may do here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Viewer {
+    /// Not signed in.
+    #[default]
+    Visitor,
+    /// Signed in, email not verified.
+    Unverified,
+    /// The platform's own enterprise.
+    Owner,
+    /// May rate and send feedback.
+    Contributor,
+}
+
+impl Opinions {
+    /// Percent of ratings with `stars` (for the bars).
+    pub fn share(&self, stars: i32) -> i64 {
+        let n = self.with_stars(stars);
+        if self.summary.count == 0 { 0 } else { n * 100 / self.summary.count }
+    }
+    /// Ratings with `stars`.
+    pub fn with_stars(&self, stars: i32) -> i64 {
+        usize::try_from(stars - 1).ok().and_then(|i| self.summary.distribution.get(i).copied()).unwrap_or(0)
+    }
+    /// The average, one decimal.
+    pub fn average(&self) -> String {
+        self.summary.average.map(|a| format!("{a:.1}")).unwrap_or_default()
+    }
+    /// Whether the visitor may post.
+    pub fn can_post(&self) -> bool {
+        self.viewer == Viewer::Contributor
+    }
+    /// The distribution bars: label, count, percent of all ratings (5 stars first).
+    pub fn bars(&self, layout: &Layout) -> Vec<(String, i64, i64)> {
+        (1..=5).rev().map(|stars| (layout.tc("opinions.stars", i64::from(stars)), self.with_stars(stars), self.share(stars))).collect()
+    }
+
+    /// The star choices of the form: value, label, checked.
+    pub fn star_choices(&self, layout: &Layout) -> Vec<(i32, String, bool)> {
+        (1..=5).map(|stars| (stars, layout.tc("opinions.stars", i64::from(stars)), self.checked(stars))).collect()
+    }
+
+    /// Whether `stars` should be checked in the form.
+    pub fn checked(&self, stars: i32) -> bool {
+        if self.typed.0.is_empty() {
+            self.own.as_ref().is_some_and(|o| i32::from(o.stars) == stars)
+        } else {
+            self.typed.0.trim() == stars.to_string()
+        }
+    }
+    /// The comment to show in the form.
+    pub fn comment(&self) -> String {
+        if self.typed.1.is_empty() { self.own.as_ref().and_then(|o| o.comment.clone()).unwrap_or_default() } else { self.typed.1.clone() }
+    }
+    /// The median reply time, rounded to hours (at least 1).
+    pub fn reply_hours_text(&self) -> Option<i64> {
+        self.reply_hours.map(|h| (h.round() as i64).max(1))
+    }
+    /// The reasons a flag may give.
+    pub fn flag_reasons(&self) -> [&'static str; 6] {
+        REASONS
+    }
+}
+
+/// Loads the citizens' part of a platform page for `user`.
+pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>, order: &str) -> AppResult<Opinions> {
+    let pool = &state.pool;
+    let (summary, ratings, feedback, reply_hours) = tokio::try_join!(
+        contributions::summary(pool, platform_id),
+        contributions::public_ratings(pool, platform_id, order, 50),
+        contributions::public_feedback(pool, platform_id, 50),
+        contributions::median_reply_hours(pool, platform_id),
+    )?;
+    let (viewer, own) = match user {
+        None => (Viewer::Visitor, None),
+        Some(u) => (viewer_of(state, u, platform_id).await?, contributions::own_rating(pool, platform_id, u.id()).await?),
+    };
+    Ok(Opinions { summary, ratings, feedback, reply_hours, order: order.to_owned(), viewer, own, ..Opinions::default() })
+}
+
+async fn viewer_of(state: &AppState, user: &CurrentUser, platform_id: i64) -> AppResult<Viewer> {
+    if !user.verified() {
+        return Ok(Viewer::Unverified);
+    }
+    if let (Role::Enterprise, Some(enterprise)) = (user.role, user.row.enterprise_id)
+        && contributions::enterprise_owns(&state.pool, platform_id, enterprise).await?
+    {
+        return Ok(Viewer::Owner);
+    }
+    Ok(Viewer::Contributor)
+}
+
+/// Checks the posting limits of an account and of its client address (the 11th post in an hour is refused).
+async fn within_limits(state: &AppState, user: &CurrentUser) -> AppResult<()> {
+    if contributions::recent_posts(&state.pool, user.id()).await? >= POSTS_PER_HOUR {
+        return Err(AppError::TooManyRequests("opinions.too_many", 3600));
+    }
+    let key = format!("post:ip:{}", user.actor.addr.as_deref().unwrap_or("unknown"));
+    if i64::from(contributions::count_post(&state.pool, &key).await?) > POSTS_PER_HOUR {
+        return Err(AppError::TooManyRequests("opinions.too_many", 3600));
+    }
+    Ok(())
+}
+
+/// The platform a contribution goes to, and whether this account may post on it.
+async fn target(state: &AppState, user: &CurrentUser, slug: &str) -> AppResult<i64> {
+    let platform = catalogue::find(&state.pool, slug).await?.ok_or(AppError::NotFound)?;
+    match viewer_of(state, user, platform.id).await? {
+        Viewer::Contributor => Ok(platform.id),
+        Viewer::Unverified => Err(AppError::Conflict("opinions.verify_first")),
+        Viewer::Owner => Err(AppError::Conflict("opinions.own_platform")),
+        Viewer::Visitor => Err(AppError::Forbidden),
+    }
+}
+
+fn clean_text(text: &str) -> Option<String> {
+    let t = crate::domain::text::normalize(text);
+    (!t.is_empty()).then_some(t)
+}
+
+async fn rule_for(state: &AppState, user: &CurrentUser, text: Option<&str>, burst: bool) -> AppResult<Option<Hold>> {
+    let terms = contributions::terms(&state.pool).await?;
+    let new_account = time::OffsetDateTime::now_utc() - user.row.created_at < time::Duration::days(1);
+    Ok(hold_rule(text, &terms, Context { new_account, burst }))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RatingForm {
+    stars: String,
+    comment: String,
+}
+
+/// `POST /platforms/{slug}/ratings`: saves (or replaces) the account's rating.
+pub async fn rate_platform(
+    PageCtx(layout): PageCtx,
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    Form(form): Form<RatingForm>,
+) -> AppResult<Response> {
+    let platform_id = target(&state, &user, &slug).await?;
+    let stars = form.stars.trim().parse::<i16>().ok().filter(|s| (1..=5).contains(s));
+    let comment = clean_text(&form.comment);
+    let mut errors = FormErrors::new();
+    if stars.is_none() {
+        errors.add("stars", "opinions.choose_stars");
+    }
+    if comment.as_ref().is_some_and(|c| c.chars().count() > MAX_TEXT) {
+        errors.add("comment", "form.too_long");
+    }
+    let Some(stars) = stars.filter(|_| errors.is_empty()) else {
+        return refused(&state, layout, user, &slug, errors, (form.stars, form.comment, String::new())).await;
+    };
+    within_limits(&state, &user).await?;
+    let burst = contributions::rating_burst(&state.pool, platform_id).await?;
+    let hold = rule_for(&state, &user, comment.as_deref(), burst).await?;
+    let mut tx = state.pool.begin().await?;
+    let id = contributions::upsert_rating(&mut *tx, platform_id, user.id(), stars, comment.as_deref(), hold).await?;
+    let after = serde_json::json!({"stars": stars, "comment": comment, "hold": hold.map(Hold::as_str)});
+    audit::record(&mut *tx, &user.actor, Event::new("rating.saved", "rating", id).after(after)).await?;
+    if hold.is_none() && comment.is_none() {
+        notify_owners(&mut tx, platform_id, &slug).await?;
+    }
+    tx.commit().await?;
+    let flash = if hold.is_none() && comment.is_none() { "opinions.rating_published" } else { "opinions.rating_pending" };
+    set_flash(&user.session, flash).await?;
+    Ok(see_other(&format!("/platforms/{slug}#opinions")))
+}
+
+/// Re-shows the platform page with the form's errors and what was typed (422).
+async fn refused(
+    state: &AppState,
+    layout: Layout,
+    user: CurrentUser,
+    slug: &str,
+    errors: FormErrors,
+    typed: (String, String, String),
+) -> AppResult<Response> {
+    let mut page = crate::routes::catalogue::platform_page(state, layout, slug, Some(&user), "").await?;
+    page.opinions.errors = errors;
+    page.opinions.typed = typed;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// `POST /platforms/{slug}/ratings/withdraw`.
+pub async fn withdraw_rating(State(state): State<AppState>, user: CurrentUser, Path(slug): Path<String>) -> AppResult<Response> {
+    let platform = catalogue::find(&state.pool, &slug).await?.ok_or(AppError::NotFound)?;
+    if contributions::withdraw_rating(&state.pool, platform.id, user.id()).await? {
+        audit::record(&state.pool, &user.actor, Event::new("rating.withdrawn", "platform", platform.id)).await?;
+        set_flash(&user.session, "opinions.rating_withdrawn").await?;
+    }
+    Ok(see_other(&format!("/platforms/{slug}#opinions")))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FeedbackForm {
+    body: String,
+}
+
+/// `POST /platforms/{slug}/feedback`.
+pub async fn send_feedback(
+    PageCtx(layout): PageCtx,
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(slug): Path<String>,
+    Form(form): Form<FeedbackForm>,
+) -> AppResult<Response> {
+    let platform_id = target(&state, &user, &slug).await?;
+    let body = clean_text(&form.body);
+    let mut errors = FormErrors::new();
+    match &body {
+        None => errors.add("body", "form.required"),
+        Some(b) if b.chars().count() > MAX_TEXT => errors.add("body", "form.too_long"),
+        Some(_) => {}
+    }
+    let Some(body) = body.filter(|_| errors.is_empty()) else {
+        return refused(&state, layout, user, &slug, errors, (String::new(), String::new(), form.body)).await;
+    };
+    within_limits(&state, &user).await?;
+    let hold = rule_for(&state, &user, Some(&body), false).await?;
+    let mut tx = state.pool.begin().await?;
+    let id = contributions::insert_feedback(&mut *tx, platform_id, user.id(), &body, hold).await?;
+    audit::record(
+        &mut *tx,
+        &user.actor,
+        Event::new("feedback.sent", "feedback", id).after(serde_json::json!({"hold": hold.map(Hold::as_str)})),
+    )
+    .await?;
+    tx.commit().await?;
+    set_flash(&user.session, "opinions.feedback_pending").await?;
+    Ok(see_other(&format!("/platforms/{slug}#opinions")))
+}
+
+/// Tells the platform's enterprise that something about it was published.
+pub async fn notify_owners(tx: &mut sqlx::PgConnection, platform_id: i64, slug: &str) -> sqlx::Result<()> {
+    for email in contributions::platform_owners(&mut *tx, platform_id).await? {
+        let lang = crate::i18n::Lang::Vi;
+        let body = lang.t_with("mail.new_item_body", &[("slug", slug)]);
+        outbox::queue(&mut *tx, outbox::Mail { to: &email, subject: lang.t("mail.new_item_subject"), body, template: "new_item" }).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FlagForm {
+    reason: String,
+    back: String,
+}
+
+/// `POST /flags/{kind}/{id}`: anyone signed in reports an item; three reports hide it until reviewed.
+pub async fn flag_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((kind, id)): Path<(String, i64)>,
+    Form(form): Form<FlagForm>,
+) -> AppResult<Response> {
+    let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
+    if !REASONS.contains(&form.reason.as_str()) {
+        return Err(AppError::BadRequest("flag reason"));
+    }
+    let mut tx = state.pool.begin().await?;
+    let Some(new) = contributions::flag(&mut tx, kind, id, user.id(), &form.reason).await? else { return Err(AppError::NotFound) };
+    if new {
+        audit::record(
+            &mut *tx,
+            &user.actor,
+            Event::new("item.flagged", kind.as_str(), id).after(serde_json::json!({"reason": form.reason})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    set_flash(&user.session, "opinions.flagged").await?;
+    Ok(see_other(&crate::routes::form::safe_next(&form.back)))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AppealForm {
+    body: String,
+}
+
+/// `POST /account/appeals/{kind}/{id}`: one appeal per rejected item, decided by another moderator.
+pub async fn appeal_item(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((kind, id)): Path<(String, i64)>,
+    Form(form): Form<AppealForm>,
+) -> AppResult<Response> {
+    let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
+    let Some(body) = clean_text(&form.body).filter(|b| b.chars().count() <= MAX_TEXT) else {
+        return Err(AppError::Conflict("opinions.appeal_text"));
+    };
+    let mut tx = state.pool.begin().await?;
+    match contributions::appeal(&mut tx, kind, id, user.id(), &body).await? {
+        None => return Err(AppError::NotFound),
+        Some(false) => return Err(AppError::Conflict("opinions.already_appealed")),
+        Some(true) => {}
+    }
+    audit::record(&mut *tx, &user.actor, Event::new("item.appealed", kind.as_str(), id)).await?;
+    tx.commit().await?;
+    set_flash(&user.session, "opinions.appealed").await?;
+    Ok(see_other("/account#contributions"))
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ReplyForm {
+    body: String,
+}
+
+/// `POST /account/replies/{kind}/{id}`: the platform's enterprise answers a rating or feedback, once.
+pub async fn reply_item(
+    State(state): State<AppState>,
+    user: EnterpriseUser,
+    Path((kind, id)): Path<(String, i64)>,
+    Form(form): Form<ReplyForm>,
+) -> AppResult<Response> {
+    let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
+    let Some(body) = clean_text(&form.body).filter(|b| b.chars().count() <= MAX_TEXT) else {
+        return Err(AppError::Conflict("opinions.reply_text"));
+    };
+    let hold = rule_for(&state, &user.user, Some(&body), false).await?;
+    let mut tx = state.pool.begin().await?;
+    match contributions::reply(&mut tx, kind, id, user.enterprise_id, user.user.id(), &body, hold).await? {
+        None => return Err(AppError::Forbidden),
+        Some(None) => return Err(AppError::Conflict("opinions.already_replied")),
+        Some(Some(reply)) => audit::record(&mut *tx, &user.user.actor, Event::new("reply.sent", "reply", reply)).await?,
+    }
+    tx.commit().await?;
+    set_flash(&user.user.session, "opinions.reply_pending").await?;
+    Ok(see_other("/account/opinions"))
+}

@@ -1,0 +1,331 @@
+//! Ratings, feedback, replies, flags, appeals and the moderation desk, through HTTP.
+
+use crate::common::{TestApp, csrf_in, wait_until};
+
+/// A verified citizen whose account is older than a day (new accounts are held by a rule).
+async fn citizen(app: &TestApp, email: &str) -> reqwest::Client {
+    let id = app.create_user(email, "citizen", None).await;
+    sqlx::query("update users set created_at = now() - interval '3 days' where id = $1").bind(id).execute(&app.pool).await.unwrap();
+    let client = TestApp::new_client();
+    app.login_with(&client, email).await;
+    client
+}
+
+async fn moderator(app: &TestApp, email: &str) -> reqwest::Client {
+    app.create_user(email, "moderator", None).await;
+    let client = TestApp::new_client();
+    app.login_staff_with(&client, email).await;
+    client
+}
+
+async fn rate(app: &TestApp, client: &reqwest::Client, slug: &str, stars: &str, comment: &str) -> reqwest::Response {
+    let page = format!("/platforms/{slug}");
+    app.post_with(client, &page, &format!("{page}/ratings"), &[("stars", stars), ("comment", comment)]).await
+}
+
+async fn decide(app: &TestApp, client: &reqwest::Client, kind: &str, id: i64, fields: &[(&str, &str)]) -> reqwest::Response {
+    let path = format!("/staff/moderation/{kind}/{id}");
+    app.post_with(client, &path, &path, fields).await
+}
+
+async fn one_id(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn stars_alone_publish_at_once_and_a_comment_waits_for_a_moderator() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let response = rate(&app, &an, "vneid", "4", "").await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = app.get("/platforms/vneid").await;
+    assert!(page.contains("4.0") && page.contains("1 đánh giá"), "the summary counts it at once");
+
+    let binh = citizen(&app, "binh@example.vn").await;
+    let comment = "Đăng nhập nhanh <script>alert('x')</script>";
+    assert_eq!(rate(&app, &binh, "vneid", "2", comment).await.status(), 303);
+    let (_, page) = app.get("/platforms/vneid").await;
+    assert!(!page.contains("Đăng nhập nhanh"), "a comment waits for moderation");
+    let (_, account) = app.get_with(&binh, "/account").await;
+    assert!(account.contains("Chờ kiểm duyệt") && !account.contains("<script>alert"), "the author sees the state, escaped");
+
+    let kd = moderator(&app, "kd@mic.example.vn").await;
+    let (_, queue) = app.get_with(&kd, "/staff/moderation").await;
+    assert!(queue.contains("Đăng nhập nhanh") && !queue.contains("<script>alert"), "queued and escaped");
+    let id = one_id(&app, "select id from ratings where comment is not null").await;
+    assert_eq!(decide(&app, &kd, "rating", id, &[("action", "approve")]).await.status(), 303);
+    let (_, page) = app.get("/platforms/vneid").await;
+    assert!(page.contains("Đăng nhập nhanh") && !page.contains("<script>alert") && page.contains("2 đánh giá"));
+
+    // Change, then withdraw.
+    assert_eq!(rate(&app, &an, "vneid", "5", "").await.status(), 303);
+    let stars: i16 = sqlx::query_scalar("select stars from ratings r join users u on u.id = r.user_id where u.email = 'an@example.vn'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stars, 5, "one rating per account, changed in place");
+    let page = "/platforms/vneid";
+    assert_eq!(app.post_with(&an, page, "/platforms/vneid/ratings/withdraw", &[]).await.status(), 303);
+    let (_, public) = app.get(page).await;
+    assert!(public.contains("1 đánh giá"), "withdrawn ratings no longer count");
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action in ('rating.saved', 'rating.withdrawn', 'item.approved')")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 5);
+}
+
+#[tokio::test]
+async fn who_may_rate_is_checked_and_bad_input_keeps_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let form = [
+        ("account_type", "citizen"),
+        ("email", "chua@example.vn"),
+        ("password", crate::common::PASSWORD),
+        ("display_name", "Chưa"),
+        ("consent", "yes"),
+    ];
+    app.post("/register", "/register", &form).await;
+    let unverified = TestApp::new_client();
+    app.login_with(&unverified, "chua@example.vn").await;
+    let response = rate(&app, &unverified, "vneid", "5", "").await;
+    assert_eq!(response.status(), 409, "unverified accounts cannot rate");
+    assert!(response.text().await.unwrap().contains("xác nhận email"));
+
+    app.create_user("dn@coccoc.example.vn", "enterprise", Some("coc-coc")).await;
+    let owner = TestApp::new_client();
+    app.login_with(&owner, "dn@coccoc.example.vn").await;
+    assert_eq!(rate(&app, &owner, "coc-coc", "5", "").await.status(), 409, "an enterprise cannot rate its own platform");
+    assert_eq!(rate(&app, &owner, "vexere", "4", "").await.status(), 303, "but it may rate another");
+
+    let an = citizen(&app, "an@example.vn").await;
+    let response = rate(&app, &an, "vneid", "7", "Nhận xét giữ lại").await;
+    assert_eq!(response.status(), 422);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Hãy chọn từ 1 đến 5 sao") && body.contains("Nhận xét giữ lại") && body.contains("id=\"error-summary\""));
+    let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+    let token = csrf_in(&app.get_with(&anonymous, "/login").await.1);
+    let response = anonymous
+        .post(format!("{}/platforms/vneid/ratings", app.base))
+        .form(&[("stars", "5"), ("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "visitors are sent to sign in");
+    let ratings: i64 =
+        sqlx::query_scalar("select count(*) from ratings where platform_id = (select id from platforms where slug = 'vneid')")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(ratings, 0);
+}
+
+#[tokio::test]
+async fn the_eleventh_post_in_an_hour_is_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let slugs: Vec<String> = sqlx::query_scalar("select slug from platforms order by id limit 11").fetch_all(&app.pool).await.unwrap();
+    for slug in &slugs[..10] {
+        assert_eq!(rate(&app, &an, slug, "4", "").await.status(), 303, "{slug}");
+    }
+    let response = rate(&app, &an, &slugs[10], "4", "").await;
+    assert_eq!(response.status(), 429);
+    assert!(response.text().await.unwrap().contains("thử lại sau"));
+    let stored: i64 = sqlx::query_scalar("select count(*) from ratings").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, 10);
+}
+
+#[tokio::test]
+async fn concurrent_ratings_by_one_account_leave_one_row() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let token = csrf_in(&app.get_with(&an, "/platforms/vneid").await.1);
+    let url = format!("{}/platforms/vneid/ratings", app.base);
+    let posts: Vec<_> = (1..=5)
+        .map(|stars| {
+            let (an, url, token) = (an.clone(), url.clone(), token.clone());
+            tokio::spawn(async move {
+                an.post(url).form(&[("stars", stars.to_string()), ("csrf_token", token)]).send().await.unwrap().status().as_u16()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for post in posts {
+        statuses.push(post.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+    let rows: i64 = sqlx::query_scalar("select count(*) from ratings").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(rows, 1);
+}
+
+#[tokio::test]
+async fn feedback_is_moderated_and_published_with_the_enterprises_reply() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let kd = moderator(&app, "kd@mic.example.vn").await;
+    app.create_user("dn@coccoc.example.vn", "enterprise", Some("coc-coc")).await;
+    let owner = TestApp::new_client();
+    app.login_with(&owner, "dn@coccoc.example.vn").await;
+
+    let response =
+        app.post_with(&an, "/platforms/coc-coc", "/platforms/coc-coc/feedback", &[("body", "Nên có chế độ tối cho trình duyệt")]).await;
+    assert_eq!(response.status(), 303);
+    let id = one_id(&app, "select id from feedback").await;
+    assert_eq!(decide(&app, &kd, "feedback", id, &[("action", "approve")]).await.status(), 303);
+    app.last_mail("dn@coccoc.example.vn", "new_item").await;
+
+    let (_, about) = app.get_with(&owner, "/account/opinions").await;
+    assert!(about.contains("chế độ tối"));
+    let path = format!("/account/replies/feedback/{id}");
+    assert_eq!(app.post_with(&owner, "/account/opinions", &path, &[("body", "Cảm ơn, chế độ tối có trong bản 120.")]).await.status(), 303);
+    assert_eq!(app.post_with(&owner, "/account/opinions", &path, &[("body", "Lần hai")]).await.status(), 409, "one reply per item");
+    let vexere_owner = TestApp::new_client();
+    app.create_user("dn@vexere.example.vn", "enterprise", Some("vexere")).await;
+    app.login_with(&vexere_owner, "dn@vexere.example.vn").await;
+    assert_eq!(app.post_with(&vexere_owner, "/account", &path, &[("body", "Không phải của tôi")]).await.status(), 403);
+
+    let reply = one_id(&app, "select id from replies").await;
+    let (_, page) = app.get("/platforms/coc-coc").await;
+    assert!(page.contains("chế độ tối") && !page.contains("có trong bản 120"), "the reply waits for moderation");
+    assert_eq!(decide(&app, &kd, "reply", reply, &[("action", "approve")]).await.status(), 303);
+    let (_, page) = app.get("/platforms/coc-coc").await;
+    assert!(page.contains("có trong bản 120") && page.contains("Trả lời của"));
+    assert!(page.contains("Doanh nghiệp thường trả lời sau khoảng"), "median reply time shown");
+}
+
+#[tokio::test]
+async fn three_flags_hide_an_item_until_a_moderator_decides() {
+    let app = TestApp::spawn().await;
+    let author = citizen(&app, "tac.gia@example.vn").await;
+    let kd = moderator(&app, "kd@mic.example.vn").await;
+    rate(&app, &author, "vneid", "1", "Ứng dụng tệ").await;
+    let id = one_id(&app, "select id from ratings").await;
+    decide(&app, &kd, "rating", id, &[("action", "approve")]).await;
+    let flag = format!("/flags/rating/{id}");
+    for (i, email) in ["a@example.vn", "b@example.vn", "c@example.vn"].into_iter().enumerate() {
+        let client = citizen(&app, email).await;
+        let response = app.post_with(&client, "/platforms/vneid", &flag, &[("reason", "offensive"), ("back", "/platforms/vneid")]).await;
+        assert_eq!(response.status(), 303);
+        if i < 2 {
+            assert!(app.get("/platforms/vneid").await.1.contains("Ứng dụng tệ"), "still shown after {} flags", i + 1);
+            let again = app.post_with(&client, "/platforms/vneid", &flag, &[("reason", "spam"), ("back", "/")]).await;
+            assert_eq!(again.status(), 303, "a repeated flag by the same person does not count twice");
+        }
+    }
+    assert!(!app.get("/platforms/vneid").await.1.contains("Ứng dụng tệ"), "hidden after three people flag it");
+    let (_, queue) = app.get_with(&kd, "/staff/moderation").await;
+    assert!(queue.contains("Bị ba người trở lên báo cáo"));
+    assert_eq!(decide(&app, &kd, "rating", id, &[("action", "approve")]).await.status(), 303);
+    assert!(app.get("/platforms/vneid").await.1.contains("Ứng dụng tệ"), "back after review");
+    let dismissed: i64 =
+        sqlx::query_scalar("select count(*) from flags where resolution = 'dismissed'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(dismissed, 3);
+}
+
+#[tokio::test]
+async fn a_rejection_with_a_reason_can_be_appealed_to_another_moderator() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let first = moderator(&app, "kd1@mic.example.vn").await;
+    let second = moderator(&app, "kd2@mic.example.vn").await;
+    app.post_with(&an, "/platforms/vneid", "/platforms/vneid/feedback", &[("body", "Cần thêm hướng dẫn cho người cao tuổi")]).await;
+    let id = one_id(&app, "select id from feedback").await;
+    assert_eq!(
+        decide(&app, &first, "feedback", id, &[("action", "reject"), ("reason", "other"), ("note", "")]).await.status(),
+        422,
+        "'other' needs a note"
+    );
+    assert_eq!(
+        decide(&app, &first, "feedback", id, &[("action", "reject"), ("reason", "off_topic"), ("note", "Nên gửi qua tổng đài")])
+            .await
+            .status(),
+        303
+    );
+    let (_, account) = app.get_with(&an, "/account").await;
+    assert!(account.contains("Không liên quan đến nền tảng") && account.contains("Nên gửi qua tổng đài"), "the author sees the reason");
+    let (_, report) = app.get("/moderation-report").await;
+    assert!(report.contains("Không liên quan đến nền tảng: 1"), "the public report counts rejections by reason");
+
+    let path = format!("/account/appeals/feedback/{id}");
+    assert_eq!(app.post_with(&an, "/account", &path, &[("body", "Góp ý này đúng về nền tảng")]).await.status(), 303);
+    assert_eq!(app.post_with(&an, "/account", &path, &[("body", "Lần hai")]).await.status(), 409, "one appeal per item");
+    assert_eq!(decide(&app, &first, "feedback", id, &[("action", "approve")]).await.status(), 409, "not the same moderator");
+    let (_, queue) = app.get_with(&second, "/staff/moderation").await;
+    assert!(queue.contains("Có khiếu nại"));
+    assert_eq!(decide(&app, &second, "feedback", id, &[("action", "approve")]).await.status(), 303);
+    assert!(app.get("/platforms/vneid").await.1.contains("người cao tuổi"));
+    let state: String = sqlx::query_scalar("select state from appeals").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(state, "overturned");
+}
+
+#[tokio::test]
+async fn held_items_carry_their_rule_and_personal_data_can_be_edited_out() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let kd = moderator(&app, "kd@mic.example.vn").await;
+    app.post_with(&an, "/platforms/vneid", "/platforms/vneid/feedback", &[("body", "Lỗi đăng nhập, gọi tôi 0912 345 678")]).await;
+    let (_, queue) = app.get_with(&kd, "/staff/moderation").await;
+    assert!(queue.contains("Có số điện thoại"));
+    let id = one_id(&app, "select id from feedback").await;
+    assert_eq!(decide(&app, &kd, "feedback", id, &[("action", "redact")]).await.status(), 303);
+    let (_, page) = app.get("/platforms/vneid").await;
+    assert!(page.contains("gọi tôi [đã ẩn]") && !page.contains("345 678"));
+    let recorded: i64 =
+        sqlx::query_scalar("select count(*) from audit_events where action = 'item.redacted' and before::text like '%345 678%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(recorded, 1, "the edit is recorded with the text before");
+
+    // A brand-new account's stars are held; an admin-added blocklist term holds a comment.
+    app.create_user("moi@example.vn", "citizen", None).await;
+    let new = TestApp::new_client();
+    app.login_with(&new, "moi@example.vn").await;
+    rate(&app, &new, "vneid", "5", "").await;
+    let rule: Option<String> =
+        sqlx::query_scalar("select hold_rule from ratings r join users u on u.id = r.user_id where u.email = 'moi@example.vn'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rule.as_deref(), Some("new_account"));
+    app.create_user("qt@mic.example.vn", "admin", None).await;
+    let admin = TestApp::new_client();
+    app.login_staff_with(&admin, "qt@mic.example.vn").await;
+    app.post_with(&admin, "/staff/blocklist", "/staff/blocklist", &[("add", "Hàng Nhái")]).await;
+    rate(&app, &an, "vexere", "3", "Toàn hang nhai").await;
+    let rule: Option<String> =
+        sqlx::query_scalar("select hold_rule from ratings r join platforms p on p.id = r.platform_id where p.slug = 'vexere'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(rule.as_deref(), Some("blocklist"));
+}
+
+#[tokio::test]
+async fn best_rated_order_is_not_topped_by_a_single_five_star_rating() {
+    let app = TestApp::spawn().await;
+    let one = citizen(&app, "mot@example.vn").await;
+    rate(&app, &one, "coc-coc", "5", "").await;
+    for i in 0..6 {
+        let client = citizen(&app, &format!("nguoi{i}@example.vn")).await;
+        rate(&app, &client, "vexere", "4", "").await;
+    }
+    let (_, page) = app.get("/platforms?sort=rating").await;
+    let vexere = page.find("/platforms/vexere").expect("vexere listed");
+    let coccoc = page.find("/platforms/coc-coc").expect("coc-coc listed");
+    assert!(vexere < coccoc, "six 4-star ratings outrank one 5-star rating");
+    wait_until(std::time::Duration::from_secs(10), || async {
+        let (_, page) = app.get("/platforms?q=phuc+vu+nguoi+dan&sort=rating").await;
+        match (page.find("/platforms/vexere"), page.find("/platforms/coc-coc")) {
+            (Some(v), Some(c)) => v < c,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    })
+    .await
+    .expect("the search index orders by the same score");
+    let (status, report) = app.get("/moderation-report").await;
+    assert_eq!(status, 200);
+    assert!(report.contains("(5 × 3 + tổng số sao)"));
+}

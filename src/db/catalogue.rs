@@ -503,6 +503,12 @@ pub async fn need_groups_of(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::
     .await
 }
 
+/// Every platform's slug and name, by name (for choosing one in a form).
+pub async fn names(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query!("select slug, name from platforms order by ndp_fold(name)").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.slug, r.name)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ pub mod content;
 pub mod contributions;
 pub mod directory;
 pub mod outbox;
+pub mod qa;
 pub mod registrations;
 pub mod reports;
 pub mod revisions;

@@ -3,5 +3,5 @@
 mod page;
 mod user;
 
-pub use page::{FormCtx, Layout, PageCtx};
+pub use page::{AsCount, FormCtx, Layout, PageCtx};
 pub use user::{Admin, CurrentUser, EnterpriseUser, Moderator, Staff, client_addr, request_id};

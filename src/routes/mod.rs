@@ -11,6 +11,7 @@ mod listings;
 mod moderation;
 mod opinions;
 mod ops;
+mod qa;
 mod reports;
 mod search;
 mod staff;
@@ -91,6 +92,12 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/moderation/{kind}/{id}", get(moderation::show_item).post(moderation::decide_item))
         .route("/staff/blocklist", get(moderation::list_terms).post(moderation::change_terms))
         .route("/moderation-report", get(moderation::public_report))
+        .route("/qa", get(qa::list_questions))
+        .route("/qa/ask", get(qa::ask_form).post(qa::ask_question))
+        .route("/qa/{id}", get(qa::show_question))
+        .route("/qa/{id}/answers", post(qa::answer_question))
+        .route("/qa/{id}/accept", post(qa::accept_answer))
+        .route("/qa/{id}/faq", post(qa::set_faq))
         .route("/media/logos/{file}", get(listings::logo))
         .route("/register", get(auth::register_form).post(auth::register))
         .route("/register/sent", get(auth::register_sent))

@@ -45,6 +45,8 @@ pub struct Opinions {
     pub errors: FormErrors,
     /// Typed stars, comment and feedback, kept after an error.
     pub typed: (String, String, String),
+    /// Questions about this platform promoted to the FAQ.
+    pub faq: Vec<crate::db::qa::Question>,
 }
 
 /// What the visitor may do here.
@@ -114,17 +116,18 @@ impl Opinions {
 /// Loads the citizens' part of a platform page for `user`.
 pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>, order: &str) -> AppResult<Opinions> {
     let pool = &state.pool;
-    let (summary, ratings, feedback, reply_hours) = tokio::try_join!(
+    let (summary, ratings, feedback, reply_hours, faq) = tokio::try_join!(
         contributions::summary(pool, platform_id),
         contributions::public_ratings(pool, platform_id, order, 50),
         contributions::public_feedback(pool, platform_id, 50),
         contributions::median_reply_hours(pool, platform_id),
+        crate::db::qa::list(pool, Some(platform_id), true, 20),
     )?;
     let (viewer, own) = match user {
         None => (Viewer::Visitor, None),
         Some(u) => (viewer_of(state, u, platform_id).await?, contributions::own_rating(pool, platform_id, u.id()).await?),
     };
-    Ok(Opinions { summary, ratings, feedback, reply_hours, order: order.to_owned(), viewer, own, ..Opinions::default() })
+    Ok(Opinions { summary, ratings, feedback, reply_hours, order: order.to_owned(), viewer, own, faq, ..Opinions::default() })
 }
 
 async fn viewer_of(state: &AppState, user: &CurrentUser, platform_id: i64) -> AppResult<Viewer> {

@@ -329,3 +329,66 @@ async fn best_rated_order_is_not_topped_by_a_single_five_star_rating() {
     assert_eq!(status, 200);
     assert!(report.contains("(5 × 3 + tổng số sao)"));
 }
+
+#[tokio::test]
+async fn a_question_is_answered_marked_helpful_and_promoted_to_the_faq() {
+    let app = TestApp::spawn().await;
+    let an = citizen(&app, "an@example.vn").await;
+    let kd = moderator(&app, "kd@mic.example.vn").await;
+    app.create_user("dn@coccoc.example.vn", "enterprise", Some("coc-coc")).await;
+    let owner = TestApp::new_client();
+    app.login_with(&owner, "dn@coccoc.example.vn").await;
+
+    let empty = app.post_with(&an, "/qa/ask", "/qa/ask", &[("title", ""), ("body", "x")]).await;
+    assert_eq!(empty.status(), 422);
+    let asked = app
+        .post_with(
+            &an,
+            "/qa/ask",
+            "/qa/ask",
+            &[("title", "Cốc Cốc có chặn quảng cáo không?"), ("body", "Tôi muốn biết cách bật chặn quảng cáo."), ("platform", "coc-coc")],
+        )
+        .await;
+    assert_eq!(asked.status(), 303);
+    let id = one_id(&app, "select id from questions").await;
+    let path = format!("/qa/{id}");
+    assert_eq!(app.get(&path).await.0, 404, "not public before moderation");
+    assert_eq!(app.get_with(&an, &path).await.0, 200, "the asker sees it waiting");
+    assert_eq!(decide(&app, &kd, "question", id, &[("action", "approve")]).await.status(), 303);
+    assert!(app.get("/qa").await.1.contains("chặn quảng cáo"));
+
+    let official = app.post_with(&owner, &path, &format!("{path}/answers"), &[("body", "Có, trong Cài đặt > Chặn quảng cáo.")]).await;
+    assert_eq!(official.status(), 303);
+    let vexere = TestApp::new_client();
+    app.create_user("dn@vexere.example.vn", "enterprise", Some("vexere")).await;
+    app.login_with(&vexere, "dn@vexere.example.vn").await;
+    let token = csrf_in(&app.get_with(&vexere, &path).await.1);
+    let foreign =
+        vexere.post(format!("{}{path}/answers", app.base)).form(&[("body", "Không"), ("csrf_token", token.as_str())]).send().await.unwrap();
+    assert_eq!(foreign.status(), 403, "another enterprise cannot answer for this platform");
+    let (_, page) = app.get(&path).await;
+    assert!(!page.contains("Cài đặt &gt; Chặn") && !page.contains("Cài đặt > Chặn"), "the enterprise's answer waits");
+    let answer = one_id(&app, "select id from answers").await;
+    assert_eq!(decide(&app, &kd, "answer", answer, &[("action", "approve")]).await.status(), 303);
+    let (_, page) = app.get(&path).await;
+    assert!(page.contains("Trả lời chính thức của") && page.contains("Cốc Cốc"));
+
+    assert_eq!(app.post_with(&kd, &path, &format!("{path}/faq"), &[("faq", "yes")]).await.status(), 303);
+    assert_eq!(app.post_with(&an, &path, &format!("{path}/accept"), &[("answer_id", &answer.to_string())]).await.status(), 303);
+    let (_, page) = app.get(&path).await;
+    assert!(page.contains("Câu trả lời hữu ích") && page.contains("Câu hỏi thường gặp"));
+    let (_, platform) = app.get("/platforms/coc-coc").await;
+    assert!(platform.contains(&format!("/qa/{id}")), "the FAQ appears on the platform page");
+    wait_until(std::time::Duration::from_secs(10), || async { app.get("/search?q=chan+quang+cao").await.1.contains(&format!("/qa/{id}")) })
+        .await
+        .expect("published questions are searchable");
+
+    for i in 0..2 {
+        let title = format!("Câu hỏi số {i}");
+        assert_eq!(app.post_with(&an, "/qa/ask", "/qa/ask", &[("title", title.as_str()), ("body", "Nội dung")]).await.status(), 303);
+    }
+    let fourth = app.post_with(&an, "/qa/ask", "/qa/ask", &[("title", "Câu thứ tư"), ("body", "Nội dung")]).await;
+    assert_eq!(fourth.status(), 429, "three questions per hour");
+    let stored: i64 = sqlx::query_scalar("select count(*) from questions").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, 3);
+}

@@ -4,14 +4,14 @@
 use crate::common::{PASSWORD, TestApp, csrf_in, wait_until};
 
 /// Cốc Cốc's enterprise account owns the `coc-coc` listing; Vexere's owns `vexere`.
-async fn enterprise_client(app: &TestApp, email: &str, enterprise: &str) -> reqwest::Client {
+pub async fn enterprise_client(app: &TestApp, email: &str, enterprise: &str) -> reqwest::Client {
     app.create_user(email, "enterprise", Some(enterprise)).await;
     let client = TestApp::new_client();
     app.login_with(&client, email).await;
     client
 }
 
-async fn staff_client(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
+pub async fn staff_client(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
     app.create_user(email, role, None).await;
     let client = TestApp::new_client();
     app.login_staff_with(&client, email).await;
@@ -19,7 +19,7 @@ async fn staff_client(app: &TestApp, email: &str, role: &str) -> reqwest::Client
 }
 
 /// The edit form's fields as a form body, with some changed.
-fn edit_fields(page: &str, changes: &[(&str, &str)], action: &str) -> Vec<(String, String)> {
+pub fn edit_fields(page: &str, changes: &[(&str, &str)], action: &str) -> Vec<(String, String)> {
     let mut fields = Vec::new();
     for name in [
         "base_platform",
@@ -68,7 +68,8 @@ fn input_value(page: &str, name: &str) -> String {
 }
 
 fn textarea_value(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\"");
+    // Not just `name="..."`: the page's `<meta name="description">` comes first.
+    let marker = format!("<textarea id=\"f-{name}\" name=\"{name}\"");
     let Some(at) = page.find(&marker) else { return String::new() };
     let rest = &page[at..];
     let open = rest.find('>').unwrap() + 1;
@@ -76,7 +77,7 @@ fn textarea_value(page: &str, name: &str) -> String {
     unescape(&rest[open..close])
 }
 
-async fn post_fields(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+pub async fn post_fields(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {
     client.post(format!("{}{path}", app.base)).form(fields).send().await.unwrap()
 }
 

@@ -27,7 +27,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::common::wait_until;
+use crate::common::{PASSWORD, wait_until};
 
 /// Phone and desktop widths, in CSS pixels.
 pub const WIDTHS: [u32; 2] = [390, 1280];
@@ -110,7 +110,8 @@ impl Browser {
             wait_until(Duration::from_secs(20), || async { self.client.current_url().await.is_ok_and(|u| u.as_str() == wanted) }).await;
         if outcome.is_err() {
             let now = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-            panic!("expected to arrive at {wanted}, still at {now}");
+            let main = self.client.execute("return document.querySelector('main')?.innerText", vec![]).await.unwrap_or_default();
+            panic!("expected to arrive at {wanted}, still at {now}, which says:\n{}", main.as_str().unwrap_or(""));
         }
         self.wait_for_load().await;
     }
@@ -163,6 +164,88 @@ impl Browser {
         control.clear().await.expect("clear");
         control.send_keys(value).await.unwrap_or_else(|e| panic!("type into {label:?}: {e}"));
         control.attr("name").await.expect("name").unwrap_or_default()
+    }
+
+    /// Clicks the first button whose visible text is `text` within the elements matching `css`.
+    pub async fn click_button(&self, css: &str, text: &str) {
+        let buttons = self.client.find_all(Locator::Css(&format!("{css} button"))).await.expect("find buttons");
+        for button in buttons {
+            if button.text().await.is_ok_and(|t| t.trim() == text) {
+                button.click().await.unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+                return;
+            }
+        }
+        panic!("no button {text:?} in {css} on {}", self.path().await);
+    }
+
+    /// Signs in through the sign-in form (in Vietnamese) with the shared test password and waits
+    /// for the next page: the account page, or the second-factor form for an account with TOTP.
+    pub async fn sign_in(&self, email: &str) {
+        self.open("/login?lang=vi").await;
+        self.fill("Email", email).await;
+        self.fill("Mật khẩu", PASSWORD).await;
+        self.click_button("main form", "Đăng nhập").await;
+        self.wait_for_path_leaving("/login").await;
+    }
+
+    /// Types a TOTP code into the second-factor form (in Vietnamese) and continues.
+    pub async fn enter_code(&self, code: &str) {
+        self.open("/login/second-factor?lang=vi").await;
+        assert_eq!(self.path().await, "/login/second-factor?lang=vi", "the second-factor form is open");
+        self.fill("Mã xác thực 6 chữ số", code).await;
+        self.click_button("main form", "Tiếp tục").await;
+        self.wait_for_path_leaving("/login/second-factor").await;
+    }
+
+    /// Signs out with the button in the header (in whichever language the page is).
+    pub async fn sign_out(&self) {
+        let button = self.client.find(Locator::Css(".account-links form[action='/logout'] button")).await.expect("the sign-out button");
+        button.click().await.expect("click sign out");
+        self.wait_for_path("/").await;
+    }
+
+    /// Waits until a form submitted from `path` has led to another page.
+    async fn wait_for_path_leaving(&self, path: &str) {
+        let left = wait_until(Duration::from_secs(20), || async {
+            self.client.current_url().await.is_ok_and(|u| u.path() != path)
+                && self.client.execute("return document.readyState", vec![]).await.is_ok_and(|v| v == "complete")
+        })
+        .await;
+        if left.is_err() {
+            let main = self.text("main").await;
+            panic!("the form on {path} led nowhere; the page says:\n{main}");
+        }
+    }
+
+    /// Waits until an element matching `css` is on the page (after a form submission that
+    /// answers on the same address).
+    pub async fn wait_for(&self, css: &str) {
+        let found = wait_until(Duration::from_secs(20), || async {
+            self.client.execute("return document.readyState", vec![]).await.is_ok_and(|v| v == "complete")
+                && self.client.find(Locator::Css(css)).await.is_ok()
+        })
+        .await;
+        if found.is_err() {
+            panic!("no {css} appeared on {}; the page says:\n{}", self.path().await, self.text("main").await);
+        }
+    }
+
+    /// Presses Tab until the focus is on the element matching `css` (at most 40 times), as a
+    /// keyboard user moves through a page.
+    pub async fn tab_to(&self, css: &str) {
+        for _ in 0..40 {
+            self.press(Key::Tab).await;
+            if self.js::<bool>("return document.activeElement.matches(arguments[0])", vec![json!(css)]).await {
+                return;
+            }
+        }
+        panic!("40 presses of Tab never reached {css} on {}", self.path().await);
+    }
+
+    /// Types text into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        let focused = self.client.active_element().await.expect("the focused element");
+        focused.send_keys(text).await.unwrap_or_else(|e| panic!("type {text:?}: {e}"));
     }
 
     /// Presses and releases a key, as a keyboard user does.

@@ -40,6 +40,16 @@ pub fn edit_fields(page: &str, changes: &[(&str, &str)], action: &str) -> Vec<(S
     for name in ["summary", "description", "main_functions", "applicability"] {
         fields.push((name.to_owned(), textarea_value(page, name)));
     }
+    for name in ["data_in_vietnam", "security_level"] {
+        fields.push((name.to_owned(), selected_value(page, name)));
+    }
+    // The ticked need groups, as a browser sends them.
+    for tag in page.split("<input").skip(1).map(|rest| &rest[..rest.find('>').unwrap_or(rest.len())]) {
+        if tag.contains("name=\"need_groups\"") && tag.contains(" checked") {
+            let value = tag.split_once("value=\"").map(|(_, v)| v.split('"').next().unwrap_or("")).unwrap_or("");
+            fields.push(("need_groups".into(), unescape(value)));
+        }
+    }
     fields.retain(|(k, _)| !changes.iter().any(|(c, _)| c == k));
     fields.extend(changes.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     fields.push(("action".into(), action.into()));
@@ -75,6 +85,17 @@ fn textarea_value(page: &str, name: &str) -> String {
     let open = rest.find('>').unwrap() + 1;
     let close = rest.find("</textarea>").unwrap();
     unescape(&rest[open..close])
+}
+
+pub fn selected_value(page: &str, name: &str) -> String {
+    let marker = format!("<select id=\"f-{name}\" name=\"{name}\"");
+    let Some(at) = page.find(&marker) else { return String::new() };
+    let select = &page[at..at + page[at..].find("</select>").unwrap()];
+    select
+        .split("<option")
+        .find(|option| option.split('>').next().is_some_and(|tag| tag.contains(" selected")))
+        .and_then(|option| option.split_once("value=\"").map(|(_, v)| unescape(v.split('"').next().unwrap_or(""))))
+        .unwrap_or_default()
 }
 
 pub async fn post_fields(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {

@@ -128,12 +128,20 @@ async fn form_errors_are_summarised_focused_and_linked_to_the_fields_that_are_ma
                  document.getElementById('f-website').value = 'javascript:alert(1)';
                  document.getElementById('f-reported_users').value = 'nhiều lắm';
                  for (const box of document.querySelectorAll('input[name=need_groups]')) box.checked = false;
+                 const level = document.getElementById('f-security_level');
+                 level.add(new Option('9', '9', true, true));
                  return null;",
                 vec![],
             )
             .await;
         browser.client.find(Locator::Css("main form button[value=submit]")).await.expect("the submit button").click().await.expect("click");
         problems.extend(error_state_problems(&browser, &axe, &format!("listing edit with errors ({lang})"), lang).await);
+    }
+    // Nothing typed in the registration of a new platform.
+    for lang in ["vi", "en"] {
+        browser.open(&page_types::with_lang("/account/platforms/new", lang)).await;
+        browser.client.find(Locator::Css("main form button[type=submit]")).await.expect("the submit button").click().await.expect("click");
+        problems.extend(error_state_problems(&browser, &axe, &format!("new platform with errors ({lang})"), lang).await);
     }
     // The checks notice a field that lost its message and a summary that lost the focus.
     let _: Option<String> = browser

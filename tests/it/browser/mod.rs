@@ -256,23 +256,31 @@ impl Browser {
 
     /// Sets the viewport (the page's layout area, not the window) to `width` × `height` CSS pixels.
     pub async fn set_viewport(&self, width: u32, height: u32) {
+        let wanted = (width, height);
         self.client.set_window_size(width, height).await.expect("set window size");
-        let (inner_w, inner_h): (u32, u32) = self.js("return [window.innerWidth, window.innerHeight]", vec![]).await;
-        if (inner_w, inner_h) != (width, height) {
+        // The page learns of a resize a moment later, the more so on a busy machine.
+        if wait_until(Duration::from_secs(2), || async { self.inner_size().await == wanted }).await.is_err() {
             // The window includes whatever frame the browser draws: grow it by the difference.
+            let (inner_w, inner_h) = self.inner_size().await;
             let (w, h) = (width + width.saturating_sub(inner_w), height + height.saturating_sub(inner_h));
             self.client.set_window_size(w, h).await.expect("set window size");
         }
-        let inner: (u32, u32) = self.js("return [window.innerWidth, window.innerHeight]", vec![]).await;
-        assert_eq!(inner, (width, height), "Chromium did not accept a viewport of {width}×{height}");
+        if wait_until(Duration::from_secs(10), || async { self.inner_size().await == wanted }).await.is_err() {
+            panic!("Chromium did not accept a viewport of {width}×{height}; it has {:?}", self.inner_size().await);
+        }
     }
 
-    /// A PNG of the whole page at the given viewport width (the viewport grows to the page's height,
-    /// then goes back to the usual height).
+    async fn inner_size(&self) -> (u32, u32) {
+        self.js("return [window.innerWidth, window.innerHeight]", vec![]).await
+    }
+
+    /// A PNG of the whole page at the given viewport width, or of its top 5000 px when it is longer
+    /// (Chromium's window cannot grow much beyond that). The viewport grows to the page's height,
+    /// then goes back to the usual height.
     pub async fn full_page_png(&self, width: u32) -> Vec<u8> {
         self.set_viewport(width, VIEWPORT_HEIGHT).await;
         let height: u32 = self.js("return Math.ceil(document.documentElement.scrollHeight)", vec![]).await;
-        self.set_viewport(width, height.max(VIEWPORT_HEIGHT)).await;
+        self.set_viewport(width, height.clamp(VIEWPORT_HEIGHT, 5000)).await;
         let png = self.client.screenshot().await.expect("screenshot");
         self.set_viewport(width, VIEWPORT_HEIGHT).await;
         png

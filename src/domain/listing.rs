@@ -56,6 +56,7 @@ pub struct ListingForm {
     pub description: String,
     pub main_functions: String,
     pub applicability: String,
+    #[serde(deserialize_with = "one_or_many")]
     pub need_groups: Vec<String>,
     pub website: String,
     pub android_url: String,
@@ -66,6 +67,21 @@ pub struct ListingForm {
     pub security_level: String,
     pub reported_users: String,
     pub logo_path: String,
+}
+
+/// A checkbox group's values. Inside a flattened form struct a key sent once arrives as a plain
+/// value and only a repeated key as a sequence, so both are accepted.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(value) => vec![value],
+        OneOrMany::Many(values) => values,
+    })
 }
 
 /// A refused field: its name and the translation key of the reason.

@@ -438,3 +438,21 @@ pub async fn platform_history(PageCtx(layout): PageCtx, State(state): State<AppS
         .collect();
     Ok(HistoryPage { layout, slug: platform.slug, name: platform.name, items })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SaveForm;
+
+    #[test]
+    fn the_edit_form_accepts_none_one_or_several_need_groups_as_browsers_send_them() {
+        for (body, expected) in [
+            ("name=A&action=submit", vec![]),
+            ("name=A&need_groups=hoc-tap&action=submit", vec!["hoc-tap"]),
+            ("name=A&need_groups=hoc-tap&need_groups=y-te&action=submit", vec!["hoc-tap", "y-te"]),
+        ] {
+            let form: SaveForm = serde_html_form::from_str(body).unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert_eq!(form.listing.need_groups, expected, "{body}");
+            assert_eq!(form.action, "submit");
+        }
+    }
+}

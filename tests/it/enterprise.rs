@@ -4,14 +4,14 @@
 use crate::common::{PASSWORD, TestApp, csrf_in, wait_until};
 
 /// Cốc Cốc's enterprise account owns the `coc-coc` listing; Vexere's owns `vexere`.
-async fn enterprise_client(app: &TestApp, email: &str, enterprise: &str) -> reqwest::Client {
+pub async fn enterprise_client(app: &TestApp, email: &str, enterprise: &str) -> reqwest::Client {
     app.create_user(email, "enterprise", Some(enterprise)).await;
     let client = TestApp::new_client();
     app.login_with(&client, email).await;
     client
 }
 
-async fn staff_client(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
+pub async fn staff_client(app: &TestApp, email: &str, role: &str) -> reqwest::Client {
     app.create_user(email, role, None).await;
     let client = TestApp::new_client();
     app.login_staff_with(&client, email).await;
@@ -19,7 +19,7 @@ async fn staff_client(app: &TestApp, email: &str, role: &str) -> reqwest::Client
 }
 
 /// The edit form's fields as a form body, with some changed.
-fn edit_fields(page: &str, changes: &[(&str, &str)], action: &str) -> Vec<(String, String)> {
+pub fn edit_fields(page: &str, changes: &[(&str, &str)], action: &str) -> Vec<(String, String)> {
     let mut fields = Vec::new();
     for name in [
         "base_platform",
@@ -39,6 +39,16 @@ fn edit_fields(page: &str, changes: &[(&str, &str)], action: &str) -> Vec<(Strin
     }
     for name in ["summary", "description", "main_functions", "applicability"] {
         fields.push((name.to_owned(), textarea_value(page, name)));
+    }
+    for name in ["data_in_vietnam", "security_level"] {
+        fields.push((name.to_owned(), selected_value(page, name)));
+    }
+    // The ticked need groups, as a browser sends them.
+    for tag in page.split("<input").skip(1).map(|rest| &rest[..rest.find('>').unwrap_or(rest.len())]) {
+        if tag.contains("name=\"need_groups\"") && tag.contains(" checked") {
+            let value = tag.split_once("value=\"").map(|(_, v)| v.split('"').next().unwrap_or("")).unwrap_or("");
+            fields.push(("need_groups".into(), unescape(value)));
+        }
     }
     fields.retain(|(k, _)| !changes.iter().any(|(c, _)| c == k));
     fields.extend(changes.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
@@ -68,7 +78,8 @@ fn input_value(page: &str, name: &str) -> String {
 }
 
 fn textarea_value(page: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\"");
+    // Not just `name="..."`: the page's `<meta name="description">` comes first.
+    let marker = format!("<textarea id=\"f-{name}\" name=\"{name}\"");
     let Some(at) = page.find(&marker) else { return String::new() };
     let rest = &page[at..];
     let open = rest.find('>').unwrap() + 1;
@@ -76,7 +87,18 @@ fn textarea_value(page: &str, name: &str) -> String {
     unescape(&rest[open..close])
 }
 
-async fn post_fields(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+pub fn selected_value(page: &str, name: &str) -> String {
+    let marker = format!("<select id=\"f-{name}\" name=\"{name}\"");
+    let Some(at) = page.find(&marker) else { return String::new() };
+    let select = &page[at..at + page[at..].find("</select>").unwrap()];
+    select
+        .split("<option")
+        .find(|option| option.split('>').next().is_some_and(|tag| tag.contains(" selected")))
+        .and_then(|option| option.split_once("value=\"").map(|(_, v)| unescape(v.split('"').next().unwrap_or(""))))
+        .unwrap_or_default()
+}
+
+pub async fn post_fields(app: &TestApp, client: &reqwest::Client, path: &str, fields: &[(String, String)]) -> reqwest::Response {
     client.post(format!("{}{path}", app.base)).form(fields).send().await.unwrap()
 }
 

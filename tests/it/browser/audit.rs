@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::page_types::{self, PUBLIC};
+use super::page_types::{self, PUBLIC, Role, SECOND_FACTOR, SIGNED_IN, SIGNED_OUT_FORMS};
 use super::{Browser, WIDTHS, tools};
 use crate::common::{TestApp, wait_until};
 
@@ -40,10 +40,173 @@ async fn every_public_page_passes_axe_and_the_structure_checks_in_both_languages
         }
     }
     problems.extend(suggestion_problems(&browser, &axe).await);
-    problems.extend(reflow_problems(&browser).await);
+    let paths: Vec<String> = PUBLIC.iter().map(|page| page.path.to_owned()).collect();
+    problems.extend(reflow_problems(&browser, &paths).await);
     browser.quit().await;
     assert!(problems.is_empty(), "{} accessibility problems:\n{}", problems.len(), problems.join("\n"));
 }
+
+#[tokio::test]
+async fn every_account_and_staff_page_passes_axe_and_the_structure_checks_in_both_languages_at_both_widths() {
+    let app = TestApp::spawn().await;
+    let arranged = page_types::arrange(&app).await;
+    let axe = Axe::load();
+    let browser = Browser::start(&app.base).await;
+    let mut problems = Vec::new();
+    let mut reflow_paths = Vec::new();
+    for page in SIGNED_OUT_FORMS {
+        let path = arranged.path(page.path);
+        problems.extend(page_problems(&browser, &axe, page.name, &path).await);
+        reflow_paths.push(path);
+    }
+    problems.extend(reflow_problems(&browser, &reflow_paths).await);
+    for (role, pages) in SIGNED_IN {
+        browser.sign_in(role.email()).await;
+        if role.is_staff() {
+            if *role == Role::Moderator {
+                problems.extend(page_problems(&browser, &axe, SECOND_FACTOR.name, SECOND_FACTOR.path).await);
+            }
+            browser.enter_code(&app.fresh_totp_code(role.email(), arranged.secret(*role)).await).await;
+        }
+        let paths: Vec<String> = pages.iter().map(|page| arranged.path(page.path)).collect();
+        for (page, path) in pages.iter().zip(&paths) {
+            problems.extend(page_problems(&browser, &axe, page.name, path).await);
+        }
+        problems.extend(reflow_problems(&browser, &paths).await);
+        browser.sign_out().await;
+    }
+    browser.quit().await;
+    assert!(problems.is_empty(), "{} accessibility problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// axe-core and the structure checks on one page, in both languages at both widths.
+async fn page_problems(browser: &Browser, axe: &Axe, name: &str, path: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for width in WIDTHS {
+        browser.set_viewport(width, 900).await;
+        for lang in ["vi", "en"] {
+            let path = page_types::with_lang(path, lang);
+            browser.open(&path).await;
+            let at = format!("{name} ({path}, {width} px)");
+            for violation in axe.run(browser).await {
+                problems.push(format!("{at}: {violation}"));
+            }
+            for problem in structure_problems(browser, lang).await {
+                problems.push(format!("{at}: {problem}"));
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn form_errors_are_summarised_focused_and_linked_to_the_fields_that_are_marked_invalid() {
+    let app = TestApp::spawn().await;
+    app.create_user(Role::Enterprise.email(), "enterprise", Some("coc-coc")).await;
+    let axe = Axe::load();
+    let browser = Browser::start(&app.base).await;
+    let mut problems = Vec::new();
+    // Nothing typed: the name, email, password and consent are missing.
+    for lang in ["vi", "en"] {
+        browser.open(&page_types::with_lang("/register", lang)).await;
+        browser
+            .client
+            .find(Locator::Css("main form button[type=submit]"))
+            .await
+            .expect("the register button")
+            .click()
+            .await
+            .expect("click");
+        problems.extend(error_state_problems(&browser, &axe, &format!("register with errors ({lang})"), lang).await);
+    }
+    browser.sign_in(Role::Enterprise.email()).await;
+    for lang in ["vi", "en"] {
+        browser.open(&page_types::with_lang("/account/platforms/coc-coc/edit", lang)).await;
+        let _: Option<String> = browser
+            .js(
+                "document.getElementById('f-name').value = '';
+                 document.getElementById('f-website').value = 'javascript:alert(1)';
+                 document.getElementById('f-reported_users').value = 'nhiều lắm';
+                 for (const box of document.querySelectorAll('input[name=need_groups]')) box.checked = false;
+                 const level = document.getElementById('f-security_level');
+                 level.add(new Option('9', '9', true, true));
+                 return null;",
+                vec![],
+            )
+            .await;
+        browser.client.find(Locator::Css("main form button[value=submit]")).await.expect("the submit button").click().await.expect("click");
+        problems.extend(error_state_problems(&browser, &axe, &format!("listing edit with errors ({lang})"), lang).await);
+    }
+    // Nothing typed in the registration of a new platform.
+    for lang in ["vi", "en"] {
+        browser.open(&page_types::with_lang("/account/platforms/new", lang)).await;
+        browser.client.find(Locator::Css("main form button[type=submit]")).await.expect("the submit button").click().await.expect("click");
+        problems.extend(error_state_problems(&browser, &axe, &format!("new platform with errors ({lang})"), lang).await);
+    }
+    // The checks notice a field that lost its message and a summary that lost the focus.
+    let _: Option<String> = browser
+        .js("document.querySelector('[aria-invalid=true]').removeAttribute('aria-describedby'); document.activeElement.blur(); return null;", vec![])
+        .await;
+    let caught: Vec<String> = browser.js(ERROR_CHECKS, vec![]).await;
+    for expected in ["not on the error summary", "not described by its message"] {
+        assert!(caught.iter().any(|p| p.contains(expected)), "the error checks should report {expected:?}, reported {caught:?}");
+    }
+    browser.quit().await;
+    assert!(problems.is_empty(), "{} problems with form errors:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// After a failed submission: the error summary has the focus and links to each field, which is
+/// marked invalid and described by its message; then axe and the structure checks at both widths.
+async fn error_state_problems(browser: &Browser, axe: &Axe, at: &str, lang: &str) -> Vec<String> {
+    browser.wait_for(".error-summary").await;
+    let mut problems: Vec<String> =
+        browser.js::<Vec<String>>(ERROR_CHECKS, vec![]).await.into_iter().map(|p| format!("{at}: {p}")).collect();
+    for width in WIDTHS {
+        browser.set_viewport(width, 900).await;
+        for violation in axe.run(browser).await {
+            problems.push(format!("{at}, {width} px: {violation}"));
+        }
+        for problem in structure_problems(browser, lang).await {
+            problems.push(format!("{at}, {width} px: {problem}"));
+        }
+    }
+    problems
+}
+
+/// What WCAG 3.3.1 and 4.1.2 ask of a form shown again with errors, as the portal does it: an
+/// error summary with the focus, a link per problem to its field, each field with
+/// `aria-invalid="true"` and `aria-describedby` naming its message (a group of choices: the
+/// fieldset names it).
+const ERROR_CHECKS: &str = r##"
+const problems = [];
+const describe = el => el ? el.outerHTML.slice(0, 120) : 'nothing';
+const summary = document.querySelector('.error-summary');
+if (!summary) return ['no error summary'];
+if (document.activeElement !== summary) problems.push(`the focus is on ${describe(document.activeElement)}, not on the error summary`);
+const describedByError = el => (el.getAttribute('aria-describedby') || '').split(/\s+/)
+  .some(id => { const e = id && document.getElementById(id); return e && e.classList.contains('field-error') && e.textContent.trim(); });
+const checkControl = control => {
+  if (control.getAttribute('aria-invalid') !== 'true') problems.push(`a field with an error is not aria-invalid: ${describe(control)}`);
+  if (!describedByError(control)) problems.push(`a field with an error is not described by its message: ${describe(control)}`);
+};
+const links = [...summary.querySelectorAll('a')];
+if (!links.length) problems.push('the error summary links to no field');
+for (const link of links) {
+  const href = link.getAttribute('href') || '';
+  if (!href.startsWith('#f-')) { problems.push(`a summary link does not lead to a field: ${describe(link)}`); continue; }
+  const target = document.getElementById(href.slice(1));
+  if (!target) { problems.push(`the summary link ${href} leads nowhere`); continue; }
+  if (['INPUT', 'SELECT', 'TEXTAREA'].includes(target.tagName)) checkControl(target);
+  else if (target.tagName === 'FIELDSET') {
+    if (!describedByError(target)) problems.push(`a group with an error is not described by its message: ${describe(target)}`);
+  } else problems.push(`the summary link ${href} leads to ${describe(target)}, not a field`);
+}
+for (const control of document.querySelectorAll('[aria-invalid="true"]')) {
+  if (!describedByError(control)) problems.push(`an invalid field is not described by its message: ${describe(control)}`);
+  if (!links.some(l => l.getAttribute('href') === '#' + control.id)) problems.push(`an invalid field is missing from the error summary: ${describe(control)}`);
+}
+return problems;
+"##;
 
 /// The type-ahead list, open, in both languages and at both widths (the pages above are checked
 /// with it closed).
@@ -73,19 +236,15 @@ async fn suggestion_problems(browser: &Browser, axe: &Axe) -> Vec<String> {
 
 /// WCAG 1.4.10 and 1.4.4: at 320 px wide, and at desktop width with text at 200 %, no page scrolls
 /// sideways (each page in Vietnamese, whose words are the longer).
-async fn reflow_problems(browser: &Browser) -> Vec<String> {
+async fn reflow_problems(browser: &Browser, paths: &[String]) -> Vec<String> {
     let mut problems = Vec::new();
     for (width, text_size) in [(320, "100%"), (WIDTHS[1], "200%")] {
         browser.set_viewport(width, 900).await;
-        for page in PUBLIC {
-            browser.open(&page_types::with_lang(page.path, "vi")).await;
+        for path in paths {
+            browser.open(&page_types::with_lang(path, "vi")).await;
             let wide: Vec<String> = browser.js(SIDEWAYS, vec![json!(text_size)]).await;
             if !wide.is_empty() {
-                problems.push(format!(
-                    "{} at {width} px, text {text_size}: the page scrolls sideways; too wide: {}",
-                    page.path,
-                    wide.join(", ")
-                ));
+                problems.push(format!("{path} at {width} px, text {text_size}: the page scrolls sideways; too wide: {}", wide.join(", ")));
             }
         }
     }

@@ -1,10 +1,12 @@
 //! What people do with the portal, step by step in a real browser, checked on what they see.
 
+use std::time::Duration;
+
 use fantoccini::key::Key;
 use serde_json::json;
 
 use super::Browser;
-use crate::common::TestApp;
+use crate::common::{PASSWORD, TestApp, link_in, wait_until};
 
 /// Journey 1 of the browser-test issue.
 #[tokio::test]
@@ -44,6 +46,137 @@ async fn visitor_searches_without_accents_opens_a_health_platform_and_reads_it_i
     browser.wait_for_path("/platforms").await;
     assert_eq!(browser.js::<String>("return document.documentElement.lang", vec![]).await, "vi");
     browser.quit().await;
+}
+
+/// Journey 2 of the browser-test issue, as far as the portal goes today: a citizen registers with
+/// the keyboard, confirms the email from the mail folder and signs in. Rating a platform with the
+/// keyboard, seeing the rating pending or published and withdrawing it join when ratings land
+/// (issue 5).
+#[tokio::test]
+async fn citizen_registers_with_the_keyboard_confirms_the_email_from_the_mail_folder_and_signs_in() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start(&app.base).await;
+    browser.open("/register").await;
+    assert_eq!(browser.text("h1").await, "Đăng ký tài khoản");
+    // The citizen account type is chosen already; the rest is Tab, typing, Space and Enter.
+    browser.tab_to("#f-display_name").await;
+    browser.type_text("Trần Thị Bình").await;
+    browser.tab_to("#f-email").await;
+    browser.type_text("binh.tran@example.vn").await;
+    browser.tab_to("#f-password").await;
+    browser.type_text(PASSWORD).await;
+    browser.tab_to("#f-consent").await;
+    browser.press(Key::Space).await;
+    browser.tab_to("main form button[type=submit]").await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path("/register/sent").await;
+    assert_eq!(browser.text("h1").await, "Hãy kiểm tra hộp thư");
+
+    let mail = mail_file(&app, "verify_email").await;
+    assert!(mail.contains("To: binh.tran@example.vn"), "the mail goes to the address typed:\n{mail}");
+    let link = link_in(mail.split_once("\n\n").map_or(mail.as_str(), |(_, body)| body));
+    browser.open(&link).await;
+    browser.click_button("main form", "Xác nhận email").await;
+    let confirmed = wait_until(Duration::from_secs(20), || async {
+        browser.js::<Option<String>>("const h1 = document.querySelector('h1'); return h1 && h1.innerText", vec![]).await.as_deref()
+            == Some("Email đã được xác nhận")
+    })
+    .await;
+    assert!(confirmed.is_ok(), "the link confirms the email; the page says:\n{}", browser.text("main").await);
+
+    browser.click_link("main a", "Đăng nhập").await;
+    browser.wait_for_path("/login").await;
+    browser.sign_in("binh.tran@example.vn").await;
+    assert_eq!(browser.path().await, "/account");
+    assert!(browser.text("main").await.contains("Trần Thị Bình"), "the account page greets the name typed");
+    assert!(!browser.text("main").await.contains("chưa được xác nhận"), "the email counts as confirmed");
+    // Issue 5 continues here: rate a platform with the keyboard only, see the rating pending or
+    // published, withdraw it.
+    browser.quit().await;
+}
+
+/// Journey 3 of the browser-test issue: an enterprise edits its listing, a moderator signs in with
+/// a TOTP code and approves, and a visitor sees and finds the new text.
+#[tokio::test]
+async fn enterprise_edit_is_approved_by_a_moderator_with_totp_and_the_visitor_sees_and_finds_it() {
+    let app = TestApp::spawn().await;
+    app.create_user("bientap@coccoc.example.vn", "enterprise", Some("coc-coc")).await;
+    app.create_user("kiemduyet@mic.example.vn", "moderator", None).await;
+    let secret = app.login_staff_with(&TestApp::new_client(), "kiemduyet@mic.example.vn").await;
+    let browser = Browser::start(&app.base).await;
+    let summary = "Trình duyệt của người Việt, nay có chế độ đọc to cho người khiếm thị ngoclamxanh";
+
+    browser.sign_in("bientap@coccoc.example.vn").await;
+    assert_eq!(browser.path().await, "/account");
+    let edit =
+        browser.client.find(fantoccini::Locator::Css("main a[href='/account/platforms/coc-coc/edit']")).await.expect("the edit link");
+    assert!(edit.text().await.expect("link text").starts_with("Sửa thông tin"), "the link reads as an edit link");
+    edit.click().await.expect("click the edit link");
+    browser.wait_for_path("/account/platforms/coc-coc/edit").await;
+    browser.fill("Tóm tắt", summary).await;
+    browser.click_button("main form.listing-form", "Gửi duyệt").await;
+    browser.wait_for_path("/account").await;
+    assert_eq!(browser.text("main .notice").await, "Đã gửi đề nghị thay đổi để cán bộ duyệt.");
+    browser.sign_out().await;
+    browser.open("/platforms/coc-coc").await;
+    assert!(!browser.text("main").await.contains("ngoclamxanh"), "nothing is public before review");
+
+    browser.sign_in("kiemduyet@mic.example.vn").await;
+    browser.enter_code(&app.fresh_totp_code("kiemduyet@mic.example.vn", &secret).await).await;
+    browser.click_link(".account-links a", "Khu vực cán bộ").await;
+    browser.wait_for_path("/staff").await;
+    browser.click_link("main a", "Duyệt thay đổi thông tin").await;
+    browser.wait_for_path("/staff/revisions").await;
+    browser.click_link("main table a", "Cốc Cốc").await;
+    let diff = browser.text("main table.diff").await;
+    assert!(diff.contains("ngoclamxanh"), "the moderator sees the proposed text:\n{diff}");
+    browser.click_button("main .decision", "Duyệt").await;
+    browser.wait_for_path("/staff/revisions").await;
+    assert_eq!(browser.text("main .notice").await, "Đã duyệt và công bố.");
+    browser.sign_out().await;
+
+    browser.open("/platforms/coc-coc").await;
+    assert!(browser.text("main").await.contains(summary), "the visitor reads the approved summary");
+    browser.fill("Tìm kiếm trên cổng", "ngoclamxanh").await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path("/search?q=ngoclamxanh").await;
+    // The search index follows the database within moments: reload until it has caught up.
+    let found = wait_until(Duration::from_secs(15), || async {
+        browser.open("/search?q=ngoclamxanh").await;
+        browser
+            .js::<Vec<String>>("return [...document.querySelectorAll('.card__title a')].map(a => a.innerText)", vec![])
+            .await
+            .iter()
+            .any(|name| name == "Cốc Cốc")
+    })
+    .await;
+    assert!(found.is_ok(), "searching the new word finds the platform; the page says:\n{}", browser.text("main").await);
+    browser.quit().await;
+}
+
+/// The text of the first mail with `template` that the portal wrote into its mail folder (the
+/// background sender looks at the outbox every few seconds).
+async fn mail_file(app: &TestApp, template: &str) -> String {
+    let dir = app.data_dir().join("mail");
+    let suffix = format!("-{template}.eml");
+    let mut text = String::new();
+    let written = wait_until(Duration::from_secs(20), || {
+        let found = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().ends_with(&suffix))
+            .and_then(|e| std::fs::read_to_string(e.path()).ok())
+            .filter(|t| t.ends_with('\n'));
+        let done = found.is_some();
+        if let Some(found) = found {
+            text = found;
+        }
+        async move { done }
+    })
+    .await;
+    assert!(written.is_ok(), "no {template} mail appeared in {}", dir.display());
+    text
 }
 
 /// The visible value of a fact (a `dt`/`dd` row) on a platform page.

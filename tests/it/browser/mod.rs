@@ -27,7 +27,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::common::wait_until;
+use crate::common::{PASSWORD, wait_until};
 
 /// Phone and desktop widths, in CSS pixels.
 pub const WIDTHS: [u32; 2] = [390, 1280];
@@ -110,7 +110,8 @@ impl Browser {
             wait_until(Duration::from_secs(20), || async { self.client.current_url().await.is_ok_and(|u| u.as_str() == wanted) }).await;
         if outcome.is_err() {
             let now = self.client.current_url().await.map(|u| u.to_string()).unwrap_or_default();
-            panic!("expected to arrive at {wanted}, still at {now}");
+            let main = self.client.execute("return document.querySelector('main')?.innerText", vec![]).await.unwrap_or_default();
+            panic!("expected to arrive at {wanted}, still at {now}, which says:\n{}", main.as_str().unwrap_or(""));
         }
         self.wait_for_load().await;
     }
@@ -165,6 +166,88 @@ impl Browser {
         control.attr("name").await.expect("name").unwrap_or_default()
     }
 
+    /// Clicks the first button whose visible text is `text` within the elements matching `css`.
+    pub async fn click_button(&self, css: &str, text: &str) {
+        let buttons = self.client.find_all(Locator::Css(&format!("{css} button"))).await.expect("find buttons");
+        for button in buttons {
+            if button.text().await.is_ok_and(|t| t.trim() == text) {
+                button.click().await.unwrap_or_else(|e| panic!("click {text:?}: {e}"));
+                return;
+            }
+        }
+        panic!("no button {text:?} in {css} on {}", self.path().await);
+    }
+
+    /// Signs in through the sign-in form (in Vietnamese) with the shared test password and waits
+    /// for the next page: the account page, or the second-factor form for an account with TOTP.
+    pub async fn sign_in(&self, email: &str) {
+        self.open("/login?lang=vi").await;
+        self.fill("Email", email).await;
+        self.fill("Mật khẩu", PASSWORD).await;
+        self.click_button("main form", "Đăng nhập").await;
+        self.wait_for_path_leaving("/login").await;
+    }
+
+    /// Types a TOTP code into the second-factor form (in Vietnamese) and continues.
+    pub async fn enter_code(&self, code: &str) {
+        self.open("/login/second-factor?lang=vi").await;
+        assert_eq!(self.path().await, "/login/second-factor?lang=vi", "the second-factor form is open");
+        self.fill("Mã xác thực 6 chữ số", code).await;
+        self.click_button("main form", "Tiếp tục").await;
+        self.wait_for_path_leaving("/login/second-factor").await;
+    }
+
+    /// Signs out with the button in the header (in whichever language the page is).
+    pub async fn sign_out(&self) {
+        let button = self.client.find(Locator::Css(".account-links form[action='/logout'] button")).await.expect("the sign-out button");
+        button.click().await.expect("click sign out");
+        self.wait_for_path("/").await;
+    }
+
+    /// Waits until a form submitted from `path` has led to another page.
+    async fn wait_for_path_leaving(&self, path: &str) {
+        let left = wait_until(Duration::from_secs(20), || async {
+            self.client.current_url().await.is_ok_and(|u| u.path() != path)
+                && self.client.execute("return document.readyState", vec![]).await.is_ok_and(|v| v == "complete")
+        })
+        .await;
+        if left.is_err() {
+            let main = self.text("main").await;
+            panic!("the form on {path} led nowhere; the page says:\n{main}");
+        }
+    }
+
+    /// Waits until an element matching `css` is on the page (after a form submission that
+    /// answers on the same address).
+    pub async fn wait_for(&self, css: &str) {
+        let found = wait_until(Duration::from_secs(20), || async {
+            self.client.execute("return document.readyState", vec![]).await.is_ok_and(|v| v == "complete")
+                && self.client.find(Locator::Css(css)).await.is_ok()
+        })
+        .await;
+        if found.is_err() {
+            panic!("no {css} appeared on {}; the page says:\n{}", self.path().await, self.text("main").await);
+        }
+    }
+
+    /// Presses Tab until the focus is on the element matching `css` (at most 40 times), as a
+    /// keyboard user moves through a page.
+    pub async fn tab_to(&self, css: &str) {
+        for _ in 0..40 {
+            self.press(Key::Tab).await;
+            if self.js::<bool>("return document.activeElement.matches(arguments[0])", vec![json!(css)]).await {
+                return;
+            }
+        }
+        panic!("40 presses of Tab never reached {css} on {}", self.path().await);
+    }
+
+    /// Types text into whatever has the focus.
+    pub async fn type_text(&self, text: &str) {
+        let focused = self.client.active_element().await.expect("the focused element");
+        focused.send_keys(text).await.unwrap_or_else(|e| panic!("type {text:?}: {e}"));
+    }
+
     /// Presses and releases a key, as a keyboard user does.
     pub async fn press(&self, key: Key) {
         let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key.into() }).then(KeyAction::Up { value: key.into() });
@@ -173,23 +256,31 @@ impl Browser {
 
     /// Sets the viewport (the page's layout area, not the window) to `width` × `height` CSS pixels.
     pub async fn set_viewport(&self, width: u32, height: u32) {
+        let wanted = (width, height);
         self.client.set_window_size(width, height).await.expect("set window size");
-        let (inner_w, inner_h): (u32, u32) = self.js("return [window.innerWidth, window.innerHeight]", vec![]).await;
-        if (inner_w, inner_h) != (width, height) {
+        // The page learns of a resize a moment later, the more so on a busy machine.
+        if wait_until(Duration::from_secs(2), || async { self.inner_size().await == wanted }).await.is_err() {
             // The window includes whatever frame the browser draws: grow it by the difference.
+            let (inner_w, inner_h) = self.inner_size().await;
             let (w, h) = (width + width.saturating_sub(inner_w), height + height.saturating_sub(inner_h));
             self.client.set_window_size(w, h).await.expect("set window size");
         }
-        let inner: (u32, u32) = self.js("return [window.innerWidth, window.innerHeight]", vec![]).await;
-        assert_eq!(inner, (width, height), "Chromium did not accept a viewport of {width}×{height}");
+        if wait_until(Duration::from_secs(10), || async { self.inner_size().await == wanted }).await.is_err() {
+            panic!("Chromium did not accept a viewport of {width}×{height}; it has {:?}", self.inner_size().await);
+        }
     }
 
-    /// A PNG of the whole page at the given viewport width (the viewport grows to the page's height,
-    /// then goes back to the usual height).
+    async fn inner_size(&self) -> (u32, u32) {
+        self.js("return [window.innerWidth, window.innerHeight]", vec![]).await
+    }
+
+    /// A PNG of the whole page at the given viewport width, or of its top 5000 px when it is longer
+    /// (Chromium's window cannot grow much beyond that). The viewport grows to the page's height,
+    /// then goes back to the usual height.
     pub async fn full_page_png(&self, width: u32) -> Vec<u8> {
         self.set_viewport(width, VIEWPORT_HEIGHT).await;
         let height: u32 = self.js("return Math.ceil(document.documentElement.scrollHeight)", vec![]).await;
-        self.set_viewport(width, height.max(VIEWPORT_HEIGHT)).await;
+        self.set_viewport(width, height.clamp(VIEWPORT_HEIGHT, 5000)).await;
         let png = self.client.screenshot().await.expect("screenshot");
         self.set_viewport(width, VIEWPORT_HEIGHT).await;
         png

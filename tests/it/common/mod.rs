@@ -268,6 +268,11 @@ impl TestApp {
         self.data_dir.take().expect("data dir")
     }
 
+    /// The portal's data directory: the search index under `search/`, mails under `mail/`.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.as_ref().expect("data dir").path()
+    }
+
     /// GETs a path; returns status and body.
     pub async fn get(&self, path: &str) -> (u16, String) {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
@@ -344,6 +349,24 @@ impl TestApp {
         let body = response.text().await.unwrap_or_default();
         assert!(status == 200 && body.contains("<code>"), "TOTP enrolment: {status}\n{body}");
         secret
+    }
+
+    /// A TOTP code for `email` that the portal has not seen yet: the current step, or a later one
+    /// when the current step is used up (waits, with a deadline, when even the next step is used).
+    pub async fn fresh_totp_code(&self, email: &str, secret: &str) -> String {
+        let last: Option<i64> = sqlx::query_scalar("select totp_last_step from users where lower(email) = lower($1)")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .expect("the account's last TOTP step");
+        let step = || {
+            let now = i64::try_from(ndp::auth::totp::now_unix() / 30).expect("step");
+            let step = last.map_or(now, |l| (l + 1).max(now - 1));
+            (step <= now + 1).then_some(step)
+        };
+        wait_until(std::time::Duration::from_secs(90), || async { step().is_some() }).await.expect("a fresh TOTP step");
+        let unix = u64::try_from(step().expect("step") * 30).expect("time");
+        ndp::auth::totp::code_at(secret, unix).expect("code")
     }
 
     /// The newest mail queued for `to` with `template`: its body.

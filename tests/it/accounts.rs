@@ -406,7 +406,7 @@ async fn mails_are_delivered_to_the_mail_folder_without_smtp() {
     let form =
         [("account_type", "citizen"), ("email", "thu@example.vn"), ("password", PASSWORD), ("display_name", "Thư"), ("consent", "yes")];
     app.post("/register", "/register", &form).await;
-    let folder = app.data_path().join("mail");
+    let folder = app.data_dir().join("mail");
     crate::common::wait_until(std::time::Duration::from_secs(15), || async {
         std::fs::read_dir(&folder).map(|d| d.count() > 0).unwrap_or(false)
     })

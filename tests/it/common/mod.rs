@@ -241,11 +241,6 @@ impl TestApp {
         Self { base, pool, client, data_dir: Some(data_dir), shutdown: Some(tx), server: Some(server) }
     }
 
-    /// The data directory (search index, mail folder, uploads).
-    pub fn data_path(&self) -> &std::path::Path {
-        self.data_dir.as_ref().expect("data dir").path()
-    }
-
     /// Waits (with a deadline) until the search index answers.
     pub async fn wait_for_search(&self) {
         wait_until(std::time::Duration::from_secs(60), || async {

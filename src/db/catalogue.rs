@@ -131,12 +131,23 @@ pub struct PlatformCard {
     pub agency_slug: Option<String>,
     /// Whether the row is generated test data.
     pub synthetic: bool,
+    /// Published citizen ratings (filled by [`attach_ratings`]).
+    #[sqlx(default)]
+    pub rating_count: i64,
+    /// Their average stars.
+    #[sqlx(default)]
+    pub rating_average: Option<f64>,
     /// Search excerpt with `<mark>`ed matches, made from escaped text by the search index.
     #[sqlx(skip)]
     pub snippet_html: Option<String>,
 }
 
 impl PlatformCard {
+    /// The average stars, one decimal.
+    pub fn rating_text(&self) -> String {
+        self.rating_average.map(|a| format!("{a:.1}")).unwrap_or_default()
+    }
+
     /// Translation key of the kind.
     pub fn kind_key(&self) -> &'static str {
         Kind::parse(&self.kind).map_or("common.unknown", Kind::label_key)
@@ -180,6 +191,26 @@ pub async fn cards_by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<
     let mut cards: Vec<PlatformCard> = qb.build_query_as().fetch_all(db).await?;
     cards.sort_by_key(|c| ids.iter().position(|id| *id == c.id).unwrap_or(usize::MAX));
     Ok(cards)
+}
+
+/// Fills the rating summary of the cards of one page (one query for the page, not per row of
+/// the whole catalogue).
+pub async fn attach_ratings(db: impl PgExecutor<'_>, cards: &mut [PlatformCard]) -> sqlx::Result<()> {
+    let ids: Vec<i64> = cards.iter().map(|c| c.id).collect();
+    let rows = sqlx::query!(
+        r#"select platform_id, count(*) as "count!", avg(stars)::float8 as average
+           from ratings where platform_id = any($1) and state = 'published' group by platform_id"#,
+        &ids
+    )
+    .fetch_all(db)
+    .await?;
+    for row in rows {
+        if let Some(card) = cards.iter_mut().find(|c| c.id == row.platform_id) {
+            card.rating_count = row.count;
+            card.rating_average = row.average;
+        }
+    }
+    Ok(())
 }
 
 /// The name of a need group or an agency, for a facet value computed by the search index.

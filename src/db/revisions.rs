@@ -134,6 +134,12 @@ async fn publish(tx: &mut PgConnection, platform_id: i64, l: &Listing) -> sqlx::
     Ok(())
 }
 
+/// Need-group slugs and Vietnamese names, for readable diffs.
+pub async fn need_group_names(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query!("select slug, name from need_groups order by position, slug").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.slug, r.name)).collect())
+}
+
 /// Need-group slugs, for validating the form.
 pub async fn need_group_slugs(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!("select slug from need_groups order by position, slug").fetch_all(db).await

@@ -280,6 +280,21 @@ impl Listing {
     }
 }
 
+/// Shows need groups by name instead of slug in a list of changes (`names` maps slug to name).
+pub fn name_need_groups(changes: &mut [Change], names: &[(String, String)]) {
+    let readable = |list: &str| {
+        list.split(", ")
+            .filter(|s| !s.is_empty())
+            .map(|slug| names.iter().find(|(s, _)| s == slug).map_or(slug, |(_, n)| n.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for change in changes.iter_mut().filter(|c| c.field == "need_groups") {
+        change.before = readable(&change.before);
+        change.after = readable(&change.after);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,5 +348,12 @@ mod tests {
         assert!(a.changes_from(&a).is_empty());
         assert!(is_logo_name(&format!("{}.png", "a".repeat(64))));
         assert!(!is_logo_name("../etc/passwd.png"));
+    }
+
+    #[test]
+    fn need_groups_are_named_in_changes() {
+        let mut changes = vec![Change { field: "need_groups", before: "y-te".into(), after: "di-lai, y-te".into() }];
+        name_need_groups(&mut changes, &[("y-te".into(), "Y tế".into()), ("di-lai".into(), "Đi lại".into())]);
+        assert_eq!((changes[0].before.as_str(), changes[0].after.as_str()), ("Y tế", "Đi lại, Y tế"));
     }
 }

@@ -102,13 +102,14 @@ pub async fn list_platforms(
     };
     let sort = Sort::parse(params.sort.as_deref().unwrap_or(""), has_words);
     let page = params.page.as_deref().and_then(|p| p.trim().parse::<i64>().ok()).unwrap_or(1).clamp(1, 10_000);
-    let found = if !has_words {
+    let mut found = if !has_words {
         let ((platforms, total), facets) =
             tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
         Found { platforms, total, facets, updating: false, widened: false }
     } else {
         search_catalogue(&pool, &search, &q, &filter, sort, page, true).await?
     };
+    catalogue::attach_ratings(&pool, &mut found.platforms).await?;
     Ok(CataloguePage {
         layout,
         q,

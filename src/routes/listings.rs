@@ -428,12 +428,15 @@ pub struct HistoryPage {
 pub async fn platform_history(PageCtx(layout): PageCtx, State(state): State<AppState>, Path(slug): Path<String>) -> AppResult<HistoryPage> {
     let platform = catalogue::find(&state.pool, &slug).await?.ok_or(AppError::NotFound)?;
     let entries = revisions::history(&state.pool, platform.id).await?;
+    let names = revisions::need_group_names(&state.pool).await?;
     let items = entries
         .into_iter()
         .map(|e| {
             let after: Listing = serde_json::from_value(e.proposed).unwrap_or_default();
             let before: Listing = e.previous.and_then(|p| serde_json::from_value(p).ok()).unwrap_or_default();
-            HistoryItem { enterprise: e.enterprise_name, decided_at: e.decided_at, changes: after.changes_from(&before) }
+            let mut changes = after.changes_from(&before);
+            crate::domain::listing::name_need_groups(&mut changes, &names);
+            HistoryItem { enterprise: e.enterprise_name, decided_at: e.decided_at, changes }
         })
         .collect();
     Ok(HistoryPage { layout, slug: platform.slug, name: platform.name, items })

@@ -101,7 +101,9 @@ async fn revision_page(state: &AppState, layout: Layout, id: i64, error: Option<
                 Some(previous) => serde_json::from_value(previous.clone()).unwrap_or_default(),
                 None => revisions::listing(&state.pool, pid).await?,
             };
-            (Some(platform), proposed.changes_from(&base), None)
+            let mut changes = proposed.changes_from(&base);
+            crate::domain::listing::name_need_groups(&mut changes, &crate::db::revisions::need_group_names(&state.pool).await?);
+            (Some(platform), changes, None)
         }
         _ => (None, Vec::new(), serde_json::from_value(revision.proposed.clone()).ok()),
     };

@@ -314,7 +314,14 @@ async fn best_rated_order_is_not_topped_by_a_single_five_star_rating() {
     let (_, page) = app.get("/platforms?sort=rating").await;
     let vexere = page.find("/platforms/vexere").expect("vexere listed");
     let coccoc = page.find("/platforms/coc-coc").expect("coc-coc listed");
-    assert!(vexere < coccoc, "six 4-star ratings outrank one 5-star rating");
+    assert!(vexere < coccoc, "five published 4-star ratings outrank one 5-star rating");
+    let card: String = page[vexere..].chars().take(1500).collect();
+    assert!(card.contains("Người dân chấm 4.0/5") && card.contains("5 đánh giá"), "cards show the citizens' rating: {card}");
+    let burst: i64 = sqlx::query_scalar("select count(*) from ratings where hold_rule = 'burst' and state = 'pending'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(burst, 1, "the sixth rating from week-old accounts within an hour is held as a burst");
     wait_until(std::time::Duration::from_secs(10), || async {
         let (_, page) = app.get("/platforms?q=phuc+vu+nguoi+dan&sort=rating").await;
         match (page.find("/platforms/vexere"), page.find("/platforms/coc-coc")) {

@@ -303,7 +303,13 @@ fn item_select(kind: ItemKind) -> String {
 
 /// Items waiting for a moderator: held or submitted items, items hidden by flags, and items with
 /// a pending appeal; oldest first, optionally one kind only.
-pub async fn queue(db: impl PgExecutor<'_>, only: Option<ItemKind>, limit: i64) -> sqlx::Result<Vec<QueueItem>> {
+pub async fn queue(
+    db: impl PgExecutor<'_>,
+    only: Option<ItemKind>,
+    platform: &str,
+    rule: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<QueueItem>> {
     let parts: Vec<String> = ItemKind::ALL
         .into_iter()
         .filter(|k| only.is_none_or(|o| o == *k))
@@ -315,10 +321,12 @@ pub async fn queue(db: impl PgExecutor<'_>, only: Option<ItemKind>, limit: i64) 
         })
         .collect();
     let sql = format!(
-        "select kind, id, platform_slug, platform_name, text, stars, hold_rule, state, appealed, created_at from ({}) q order by created_at limit $1",
+        "select kind, id, platform_slug, platform_name, text, stars, hold_rule, state, appealed, created_at from ({}) q
+         where ($2 = '' or platform_slug = $2) and ($3 = '' or hold_rule = $3 or ($3 = 'appealed' and appealed))
+         order by created_at limit $1",
         parts.join(" union all ")
     );
-    sqlx::query_as(&sql).bind(limit).fetch_all(db).await
+    sqlx::query_as(&sql).bind(limit).bind(platform).bind(rule).fetch_all(db).await
 }
 
 /// One item with what the moderator needs.
@@ -571,7 +579,11 @@ pub async fn own_items(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Ve
              union all
              select 'feedback', f.id, p.slug, p.name, f.body, null::smallint, f.state, f.reject_reason, f.reject_note,
                     (select a.state from appeals a where a.target_type = 'feedback' and a.target_id = f.id), f.created_at
-             from feedback f join platforms p on p.id = f.platform_id where f.user_id = $1) x
+             from feedback f join platforms p on p.id = f.platform_id where f.user_id = $1
+             union all
+             select 'question', q.id, p.slug, p.name, q.title, null::smallint, q.state, q.reject_reason, q.reject_note,
+                    (select a.state from appeals a where a.target_type = 'question' and a.target_id = q.id), q.created_at
+             from questions q left join platforms p on p.id = q.platform_id where q.user_id = $1) x
            order by created_at desc"#,
     )
     .bind(user_id)

@@ -243,6 +243,11 @@ pub struct PlatformPage {
 }
 
 impl PlatformPage {
+    /// Where a flag form returns to.
+    fn back_path(&self) -> String {
+        format!("/platforms/{}#opinions", self.p.slug)
+    }
+
     /// Not confirmed by its owner for six months (or never).
     fn is_stale(&self) -> bool {
         self.p.last_confirmed_at.is_none_or(|at| time::OffsetDateTime::now_utc() - at > crate::routes::account::CONFIRM_EVERY)

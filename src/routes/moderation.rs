@@ -26,11 +26,19 @@ pub struct QueuePage {
     layout: Layout,
     items: Vec<QueueItem>,
     kind: String,
+    platform: String,
+    rule: String,
 }
 
 impl QueuePage {
     fn kinds(&self) -> [ItemKind; 5] {
         ItemKind::ALL
+    }
+    fn rules(&self) -> [&'static str; 8] {
+        ["link", "phone", "id_number", "blocklist", "new_account", "burst", "flagged", "appealed"]
+    }
+    fn rule_label(&self, rule: &str) -> String {
+        if rule == "appealed" { self.layout.t("moderation.appealed") } else { self.layout.tp("hold", rule) }
     }
 }
 
@@ -38,6 +46,8 @@ impl QueuePage {
 #[serde(default)]
 pub struct QueueQuery {
     kind: String,
+    platform: String,
+    rule: String,
 }
 
 /// `GET /staff/moderation?kind=`: everything waiting, oldest first.
@@ -48,8 +58,10 @@ pub async fn list_queue(
     Query(q): Query<QueueQuery>,
 ) -> AppResult<QueuePage> {
     let only = ItemKind::parse(&q.kind);
-    let items = contributions::queue(&state.pool, only, 200).await?;
-    Ok(QueuePage { layout, items, kind: only.map(|k| k.as_str().to_owned()).unwrap_or_default() })
+    let platform: String = q.platform.trim().chars().take(120).collect();
+    let rule: String = q.rule.trim().chars().take(40).collect();
+    let items = contributions::queue(&state.pool, only, &platform, &rule, 200).await?;
+    Ok(QueuePage { layout, items, kind: only.map(|k| k.as_str().to_owned()).unwrap_or_default(), platform, rule })
 }
 
 #[derive(Template, WebTemplate)]

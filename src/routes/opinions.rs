@@ -107,10 +107,6 @@ impl Opinions {
     pub fn reply_hours_text(&self) -> Option<i64> {
         self.reply_hours.map(|h| (h.round() as i64).max(1))
     }
-    /// The reasons a flag may give.
-    pub fn flag_reasons(&self) -> [&'static str; 6] {
-        REASONS
-    }
 }
 
 /// Loads the citizens' part of a platform page for `user`.

@@ -47,6 +47,11 @@ pub struct QuestionPage {
 }
 
 impl QuestionPage {
+    /// Where a flag form returns to.
+    fn back_path(&self) -> String {
+        format!("/qa/{}", self.question.id)
+    }
+
     fn is_accepted(&self, answer: impl crate::extract::AsCount) -> bool {
         self.question.accepted_answer_id == Some(answer.as_count())
     }

@@ -267,6 +267,10 @@ async fn held_items_carry_their_rule_and_personal_data_can_be_edited_out() {
     app.post_with(&an, "/platforms/vneid", "/platforms/vneid/feedback", &[("body", "Lỗi đăng nhập, gọi tôi 0912 345 678")]).await;
     let (_, queue) = app.get_with(&kd, "/staff/moderation").await;
     assert!(queue.contains("Có số điện thoại"));
+    let (_, filtered) = app.get_with(&kd, "/staff/moderation?rule=link&platform=vneid").await;
+    assert!(!filtered.contains("0912 345 678"), "filters by the rule that held it");
+    let (_, filtered) = app.get_with(&kd, "/staff/moderation?rule=phone&platform=vneid").await;
+    assert!(filtered.contains("0912 345 678"));
     let id = one_id(&app, "select id from feedback").await;
     assert_eq!(decide(&app, &kd, "feedback", id, &[("action", "redact")]).await.status(), 303);
     let (_, page) = app.get("/platforms/vneid").await;
@@ -384,6 +388,13 @@ async fn a_question_is_answered_marked_helpful_and_promoted_to_the_faq() {
     assert_eq!(app.post_with(&an, &path, &format!("{path}/accept"), &[("answer_id", &answer.to_string())]).await.status(), 303);
     let (_, page) = app.get(&path).await;
     assert!(page.contains("Câu trả lời hữu ích") && page.contains("Câu hỏi thường gặp"));
+    let (_, account) = app.get_with(&an, "/account").await;
+    assert!(account.contains("Cốc Cốc có chặn quảng cáo không?"), "own questions are listed with their state");
+    let (_, signed_in) = app.get_with(&an, &path).await;
+    assert!(
+        signed_in.contains(&format!("action=\"/flags/question/{id}\"")) && signed_in.contains("/flags/answer/"),
+        "questions and answers can be flagged"
+    );
     let (_, platform) = app.get("/platforms/coc-coc").await;
     assert!(platform.contains(&format!("/qa/{id}")), "the FAQ appears on the platform page");
     wait_until(std::time::Duration::from_secs(10), || async { app.get("/search?q=chan+quang+cao").await.1.contains(&format!("/qa/{id}")) })

@@ -52,7 +52,7 @@ pub struct Fields {
     pub name_sort: Field,
     /// Creation time in seconds, for "newest".
     pub created: Field,
-    /// Rating score for "best rated" (0 until ratings exist).
+    /// "Best rated" score: the Bayesian average of published ratings (`ndp_rating_score`).
     pub rating: Field,
 }
 

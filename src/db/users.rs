@@ -297,7 +297,7 @@ pub async fn clear_throttle(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<
     Ok(was_locked.unwrap_or(false))
 }
 
-/// Housekeeping: expired sessions, old tokens and stale throttle rows.
+/// Housekeeping: expired sessions, old tokens, stale throttle rows and old posting counters.
 pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     let sessions = sqlx::query!("delete from tower_sessions.session where expiry_date < now()").execute(db).await?.rows_affected();
     let tokens = sqlx::query!("delete from email_tokens where expires_at < now() - interval '7 days'").execute(db).await?.rows_affected();
@@ -307,7 +307,8 @@ pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     .execute(db)
     .await?
     .rows_affected();
-    Ok(sessions + tokens + throttle)
+    let limits = sqlx::query!("delete from contribution_limits where window_start < now() - interval '1 day'").execute(db).await?.rows_affected();
+    Ok(sessions + tokens + throttle + limits)
 }
 
 /// Everything the portal holds about an account and its contributions, as one JSON document

@@ -307,7 +307,8 @@ pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     .execute(db)
     .await?
     .rows_affected();
-    let limits = sqlx::query!("delete from contribution_limits where window_start < now() - interval '1 day'").execute(db).await?.rows_affected();
+    let limits =
+        sqlx::query!("delete from contribution_limits where window_start < now() - interval '1 day'").execute(db).await?.rows_affected();
     Ok(sessions + tokens + throttle + limits)
 }
 

@@ -470,3 +470,29 @@ async fn an_idle_session_ends() {
     sqlx::query("update tower_sessions.session set expiry_date = now() - interval '1 second'").execute(&app.pool).await.unwrap();
     assert_eq!(app.get("/account").await.0, 303, "an expired session is signed out");
 }
+
+#[tokio::test]
+async fn housekeeping_removes_expired_sessions_old_tokens_and_counters() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("cu@example.vn", "citizen", None).await;
+    sqlx::query("insert into tower_sessions.session (id, data, expiry_date) values ('old', '\\x00', now() - interval '1 hour')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "insert into email_tokens (user_id, purpose, token_hash, expires_at) values ($1, 'verify_email', 'h', now() - interval '8 days')",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into contribution_limits (key, window_start, count) values ('post:ip:x', now() - interval '2 days', 3)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into login_throttle (key, failures, updated_at) values ('email:x', 2, now() - interval '2 days')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(ndp::db::users::sweep(&app.pool).await.unwrap(), 4);
+}

@@ -431,12 +431,12 @@ pub async fn decide(
     decision: &Decision,
 ) -> sqlx::Result<Result<Option<String>, Refused>> {
     let lock = format!(
-        "select state, hold_rule, moderator_id, {text} as text from {table} where id = $1 for update",
+        "select state, hold_rule, {text} as text from {table} where id = $1 for update",
         table = kind.table(),
         text = kind.text_column()
     );
-    let Some((state, hold_rule, first, text)) =
-        sqlx::query_as::<_, (String, Option<String>, Option<i64>, Option<String>)>(&lock).bind(id).fetch_optional(&mut *tx).await?
+    let Some((state, hold_rule, text)) =
+        sqlx::query_as::<_, (String, Option<String>, Option<String>)>(&lock).bind(id).fetch_optional(&mut *tx).await?
     else {
         return Ok(Err(Refused::NotWaiting));
     };
@@ -456,7 +456,6 @@ pub async fn decide(
     {
         return Ok(Err(Refused::SameModerator));
     }
-    let _ = first;
     let (new_state, reason, note) = match decision {
         Decision::Approve | Decision::Redact { .. } => ("published", None, None),
         Decision::Reject { reason, note } => ("rejected", Some(reason.as_str()), note.as_deref()),

@@ -25,8 +25,8 @@ const FLASH_KEY: &str = "flash";
 pub struct AuthSession {
     /// The account.
     pub user_id: i64,
-    /// Unix time of sign-in, for the absolute timeout.
-    pub signed_in_at: i64,
+    /// Unix time of sign-in in milliseconds, for the absolute timeout and revocation.
+    pub signed_in_ms: i64,
     /// Whether a TOTP code or recovery code was given in this session.
     pub second_factor: bool,
     /// Name shown in the header (refreshed at sign-in).
@@ -50,16 +50,25 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 impl AuthSession {
     /// The current sign-in, if any and not past the absolute timeout.
     pub async fn current(session: &Session) -> Option<Self> {
         let auth: Self = session.get(AUTH_KEY).await.ok().flatten()?;
-        auth.is_fresh(now()).then_some(auth)
+        auth.is_fresh(now_ms()).then_some(auth)
     }
 
-    /// Whether the sign-in is younger than the absolute timeout at `now` (Unix seconds).
-    fn is_fresh(&self, now: i64) -> bool {
-        now - self.signed_in_at < ABSOLUTE.whole_seconds()
+    /// Whether the sign-in is younger than the absolute timeout at `now_ms` (Unix milliseconds).
+    fn is_fresh(&self, now_ms: i64) -> bool {
+        now_ms - self.signed_in_ms < i64::try_from(ABSOLUTE.whole_milliseconds()).unwrap_or(i64::MAX)
+    }
+
+    /// Whether the sign-in happened before `moment` (a password change signs such sessions out).
+    pub fn predates(&self, moment: time::OffsetDateTime) -> bool {
+        i128::from(self.signed_in_ms) < moment.unix_timestamp_nanos() / 1_000_000
     }
 
     /// Signs in: new session id, new CSRF token, the sign-in record.
@@ -75,7 +84,7 @@ impl AuthSession {
 
     /// A new record for `user_id`, signed in now.
     pub fn new(user_id: i64, display_name: &str, role: &str, second_factor: bool) -> Self {
-        Self { user_id, signed_in_at: now(), second_factor, display_name: display_name.to_owned(), role: role.to_owned() }
+        Self { user_id, signed_in_ms: now_ms(), second_factor, display_name: display_name.to_owned(), role: role.to_owned() }
     }
 
     /// Marks the second factor as given (a privilege change: the session id changes).
@@ -148,8 +157,10 @@ mod tests {
 
     #[test]
     fn a_sign_in_lasts_twelve_hours_at_most() {
-        let auth = AuthSession { signed_in_at: 1_000_000, ..AuthSession::new(1, "A", "citizen", false) };
-        assert!(auth.is_fresh(1_000_000 + 11 * 3600));
-        assert!(!auth.is_fresh(1_000_000 + 12 * 3600));
+        let auth = AuthSession { signed_in_ms: 1_000_000_000, ..AuthSession::new(1, "A", "citizen", false) };
+        assert!(auth.is_fresh(1_000_000_000 + 11 * 3_600_000));
+        assert!(!auth.is_fresh(1_000_000_000 + 12 * 3_600_000));
+        assert!(auth.predates(time::OffsetDateTime::from_unix_timestamp(1_000_001).unwrap()));
+        assert!(!auth.predates(time::OffsetDateTime::from_unix_timestamp(999_999).unwrap()));
     }
 }

@@ -38,6 +38,8 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
     /// Last successful sign-in.
     pub last_login_at: Option<OffsetDateTime>,
+    /// Sign-ins before this are no longer valid (set by password changes).
+    pub sessions_valid_after: Option<OffsetDateTime>,
 }
 
 /// The account with `id`.
@@ -46,7 +48,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserR
         UserRow,
         r#"select id, email, display_name, password_hash, role, status, locale, email_verified_at, enterprise_id,
                   requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
-                  created_at, last_login_at
+                  created_at, last_login_at, sessions_valid_after
            from users where id = $1"#,
         id
     )
@@ -60,7 +62,7 @@ pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result
         UserRow,
         r#"select id, email, display_name, password_hash, role, status, locale, email_verified_at, enterprise_id,
                   requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
-                  created_at, last_login_at
+                  created_at, last_login_at, sessions_valid_after
            from users where lower(email) = lower($1)"#,
         email
     )
@@ -121,9 +123,9 @@ pub async fn record_login(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> 
     sqlx::query!("update users set last_login_at = now() where id = $1", id).execute(db).await.map(drop)
 }
 
-/// Replaces the password hash.
+/// Replaces the password hash and ends every sign-in made before now.
 pub async fn set_password(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<()> {
-    sqlx::query!("update users set password_hash = $2 where id = $1", id, hash).execute(db).await.map(drop)
+    sqlx::query!("update users set password_hash = $2, sessions_valid_after = now() where id = $1", id, hash).execute(db).await.map(drop)
 }
 
 /// Marks the email verified (citizen accounts become active; enterprise accounts stay pending).

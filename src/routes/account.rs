@@ -111,7 +111,9 @@ pub async fn change_password(
     users::revoke_tokens(&mut *tx, user.id(), "reset_password").await?;
     audit::record(&mut *tx, &user.actor, Event::new("user.password_changed", "user", user.id().to_string())).await?;
     tx.commit().await?;
-    user.session.cycle_id().await?;
+    // Other devices are signed out; this one signs in again (new session id, new sign-in time).
+    let fresh = AuthSession::new(user.id(), &user.row.display_name, user.role.as_str(), user.auth.second_factor);
+    AuthSession::begin(&user.session, fresh).await?;
     set_flash(&user.session, "account.password_changed").await?;
     Ok(see_other("/account/settings"))
 }

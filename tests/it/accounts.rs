@@ -181,6 +181,8 @@ async fn no_answer_reveals_whether_an_email_has_an_account() {
 async fn password_reset_works_once_and_replaces_the_password() {
     let app = TestApp::spawn().await;
     app.create_user("quen@example.vn", "citizen", None).await;
+    let other_device = TestApp::new_client();
+    app.login_with(&other_device, "quen@example.vn").await;
     app.post("/password/forgot", "/password/forgot", &[("email", "quen@example.vn")]).await;
     crate::common::wait_until(std::time::Duration::from_secs(10), || async {
         sqlx::query_scalar::<_, i64>("select count(*) from mail_outbox where template = 'reset_password'")
@@ -196,6 +198,7 @@ async fn password_reset_works_once_and_replaces_the_password() {
     assert_eq!(response.status(), 422, "a weak password is refused and the link stays usable");
     let response = app.post(&link, &link, &[("password", "một mật khẩu mới thật dài")]).await;
     assert_eq!(response.status(), 303);
+    assert_eq!(app.get_with(&other_device, "/account").await.0, 303, "a reset signs out every other device");
     let (status, _) = app.get(&link).await;
     assert_eq!(status, 400, "the link is used up");
     let stored: String =
@@ -495,4 +498,31 @@ async fn housekeeping_removes_expired_sessions_old_tokens_and_counters() {
         .await
         .unwrap();
     assert_eq!(ndp::db::users::sweep(&app.pool).await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn changing_the_password_keeps_this_device_and_signs_out_the_others() {
+    let app = TestApp::spawn().await;
+    app.create_user("doi@example.vn", "citizen", None).await;
+    let laptop = TestApp::new_client();
+    app.login_with(&laptop, "doi@example.vn").await;
+    app.login_with(&app.client, "doi@example.vn").await;
+    let wrong = app
+        .post(
+            "/account/settings",
+            "/account/settings/password",
+            &[("current_password", "sai"), ("new_password", "một mật khẩu mới thật dài")],
+        )
+        .await;
+    assert_eq!(wrong.status(), 422);
+    let response = app
+        .post(
+            "/account/settings",
+            "/account/settings/password",
+            &[("current_password", PASSWORD), ("new_password", "một mật khẩu mới thật dài")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.get("/account").await.0, 200, "this device stays signed in");
+    assert_eq!(app.get_with(&laptop, "/account").await.0, 303, "the other device is signed out");
 }

@@ -94,10 +94,24 @@ async fn page_problems(browser: &Browser, axe: &Axe, name: &str, path: &str) -> 
             for problem in structure_problems(browser, lang).await {
                 problems.push(format!("{at}: {problem}"));
             }
+            // What a disclosure hides (the flag form under each comment) is checked open too.
+            if browser.js::<bool>(OPEN_DETAILS, vec![]).await {
+                for violation in axe.run(browser).await {
+                    problems.push(format!("{at}, with its <details> open: {violation}"));
+                }
+                for problem in structure_problems(browser, lang).await {
+                    problems.push(format!("{at}, with its <details> open: {problem}"));
+                }
+            }
         }
     }
     problems
 }
+
+/// Opens every closed `<details>` in the main landmark; says whether there was one.
+const OPEN_DETAILS: &str = "const closed = [...document.querySelectorAll('main details:not([open])')];
+for (const d of closed) d.open = true;
+return closed.length > 0;";
 
 #[tokio::test]
 async fn form_errors_are_summarised_focused_and_linked_to_the_fields_that_are_marked_invalid() {
@@ -142,6 +156,21 @@ async fn form_errors_are_summarised_focused_and_linked_to_the_fields_that_are_ma
         browser.open(&page_types::with_lang("/account/platforms/new", lang)).await;
         browser.client.find(Locator::Css("main form button[type=submit]")).await.expect("the submit button").click().await.expect("click");
         problems.extend(error_state_problems(&browser, &axe, &format!("new platform with errors ({lang})"), lang).await);
+    }
+    // A rating sent without stars, and a question with nothing typed.
+    browser.sign_out().await;
+    app.create_user(Role::Citizen.email(), "citizen", None).await;
+    browser.sign_in(Role::Citizen.email()).await;
+    for lang in ["vi", "en"] {
+        browser.open(&page_types::with_lang("/platforms/vneid", lang)).await;
+        let send = browser.client.find(Locator::Css("main form[action$='/ratings'] button[type=submit]")).await.expect("the rating button");
+        send.click().await.expect("click");
+        problems.extend(error_state_problems(&browser, &axe, &format!("rating without stars ({lang})"), lang).await);
+    }
+    for lang in ["vi", "en"] {
+        browser.open(&page_types::with_lang("/qa/ask", lang)).await;
+        browser.client.find(Locator::Css("main form button[type=submit]")).await.expect("the ask button").click().await.expect("click");
+        problems.extend(error_state_problems(&browser, &axe, &format!("question with errors ({lang})"), lang).await);
     }
     // The checks notice a field that lost its message and a summary that lost the focus.
     let _: Option<String> = browser
@@ -242,6 +271,7 @@ async fn reflow_problems(browser: &Browser, paths: &[String]) -> Vec<String> {
         browser.set_viewport(width, 900).await;
         for path in paths {
             browser.open(&page_types::with_lang(path, "vi")).await;
+            let _: bool = browser.js(OPEN_DETAILS, vec![]).await;
             let wide: Vec<String> = browser.js(SIDEWAYS, vec![json!(text_size)]).await;
             if !wide.is_empty() {
                 problems.push(format!("{path} at {width} px, text {text_size}: the page scrolls sideways; too wide: {}", wide.join(", ")));

@@ -75,7 +75,8 @@ impl Pages {
         self.files.push((file, label.to_owned()));
     }
 
-    /// Forms shown again with errors, in `lang`: sign-in, registration and a listing edit.
+    /// Forms shown again with errors, in `lang`: sign-in, registration, a listing edit, a rating
+    /// without stars and a question with nothing typed.
     async fn save_errors(&mut self, app: &TestApp, arranged: &Arranged, lang: &str) {
         let visitor = TestApp::new_client();
         let login = page_types::with_lang("/login", lang);
@@ -93,6 +94,15 @@ impl Pages {
         let response = post_fields(app, enterprise, edit, &edit_fields(&page, &changes, "submit")).await;
         assert_eq!(response.status(), 422, "a listing edit with errors");
         self.save(&format!("listing-edit-error.{lang}"), &format!("POST {edit} ({lang})"), response).await;
+        let citizen = arranged.client(Role::Citizen);
+        let platform = page_types::with_lang("/platforms/vneid", lang);
+        let response = app.post_with(citizen, &platform, "/platforms/vneid/ratings", &[("stars", ""), ("comment", "Không chọn sao")]).await;
+        assert_eq!(response.status(), 422, "a rating without stars");
+        self.save(&format!("rating-error.{lang}"), &format!("POST /platforms/vneid/ratings ({lang})"), response).await;
+        let ask = page_types::with_lang("/qa/ask", lang);
+        let response = app.post_with(citizen, &ask, "/qa/ask", &[("title", ""), ("body", ""), ("platform", "khong-co")]).await;
+        assert_eq!(response.status(), 422, "a question with errors");
+        self.save(&format!("question-error.{lang}"), &format!("POST /qa/ask ({lang})"), response).await;
     }
 }
 

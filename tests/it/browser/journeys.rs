@@ -48,12 +48,11 @@ async fn visitor_searches_without_accents_opens_a_health_platform_and_reads_it_i
     browser.quit().await;
 }
 
-/// Journey 2 of the browser-test issue, as far as the portal goes today: a citizen registers with
-/// the keyboard, confirms the email from the mail folder and signs in. Rating a platform with the
-/// keyboard, seeing the rating pending or published and withdrawing it join when ratings land
-/// (issue 5).
+/// Journey 2 of the browser-test issue: a citizen registers with the keyboard, confirms the email
+/// from the mail folder, signs in, rates a platform with the keyboard only, sees the rating
+/// published, then withdraws it.
 #[tokio::test]
-async fn citizen_registers_with_the_keyboard_confirms_the_email_from_the_mail_folder_and_signs_in() {
+async fn citizen_registers_confirms_the_email_rates_a_platform_with_the_keyboard_and_withdraws_the_rating() {
     let app = TestApp::spawn().await;
     let browser = Browser::start(&app.base).await;
     browser.open("/register").await;
@@ -90,8 +89,46 @@ async fn citizen_registers_with_the_keyboard_confirms_the_email_from_the_mail_fo
     assert_eq!(browser.path().await, "/account");
     assert!(browser.text("main").await.contains("Trần Thị Bình"), "the account page greets the name typed");
     assert!(!browser.text("main").await.contains("chưa được xác nhận"), "the email counts as confirmed");
-    // Issue 5 continues here: rate a platform with the keyboard only, see the rating pending or
-    // published, withdraw it.
+
+    // Stars from accounts younger than a day wait for a moderator; this one is three days old.
+    sqlx::query("update users set created_at = now() - interval '3 days' where email = 'binh.tran@example.vn'")
+        .execute(&app.pool)
+        .await
+        .expect("age the account");
+    browser.open("/platforms/vneid").await;
+    assert_eq!(browser.text("#opinions .rating-summary").await, "Chưa có đánh giá nào.");
+    // Tab reaches the group of star radios (none chosen yet: the first), the arrow keys choose.
+    browser.tab_to("#opinions input[name=stars]").await;
+    for _ in 0..3 {
+        browser.press(Key::Right).await;
+    }
+    let chosen: Option<String> =
+        browser.js("const c = document.querySelector('input[name=stars]:checked'); return c && c.value", vec![]).await;
+    assert_eq!(chosen.as_deref(), Some("4"), "three presses of the right arrow from the first star choose four");
+    browser.tab_to("#opinions form[action$='/ratings'] button[type=submit]").await;
+    browser.press(Key::Enter).await;
+    browser.wait_for_path("/platforms/vneid#opinions").await;
+    assert_eq!(browser.text("main .notice[role=status]").await, "Đã ghi nhận đánh giá của bạn.");
+    let summary = browser.text("#opinions .rating-summary__average").await;
+    assert!(summary.starts_with("4.0") && summary.ends_with("1 đánh giá"), "stars alone are published at once: {summary:?}");
+    assert!(browser.text("#opinions").await.contains("Bạn đã chấm 4 sao · Đã công bố"), "the citizen sees their rating and its state");
+    let checked: Option<String> =
+        browser.js("const c = document.querySelector('input[name=stars]:checked'); return c && c.value", vec![]).await;
+    assert_eq!(checked.as_deref(), Some("4"), "the form shows the rating given, to change it");
+
+    browser.tab_to("#opinions form[action$='/withdraw'] button").await;
+    browser.press(Key::Enter).await;
+    let withdrawn = wait_until(Duration::from_secs(20), || async {
+        browser
+            .js::<Option<String>>("const n = document.querySelector('main .notice[role=status]'); return n && n.innerText", vec![])
+            .await
+            .as_deref()
+            == Some("Đã rút lại đánh giá.")
+    })
+    .await;
+    assert!(withdrawn.is_ok(), "the withdrawal is confirmed; the page says:\n{}", browser.text("main").await);
+    assert_eq!(browser.text("#opinions .rating-summary").await, "Chưa có đánh giá nào.", "the summary goes back");
+    assert!(!browser.text("#opinions").await.contains("Bạn đã chấm"), "no rating of theirs is left");
     browser.quit().await;
 }
 
@@ -152,6 +189,97 @@ async fn enterprise_edit_is_approved_by_a_moderator_with_totp_and_the_visitor_se
     .await;
     assert!(found.is_ok(), "searching the new word finds the platform; the page says:\n{}", browser.text("main").await);
     browser.quit().await;
+}
+
+/// Journey 4 of the browser-test issue: a moderator rejects a citizen's feedback with a reason,
+/// the author reads the reason on the account page and appeals, and a second moderator finds the
+/// appeal in the queue and publishes the feedback.
+#[tokio::test]
+async fn moderator_rejects_feedback_with_a_reason_and_the_author_appeals_to_a_second_moderator() {
+    let app = TestApp::spawn().await;
+    let author = app.create_user("an.nguyen@example.vn", "citizen", None).await;
+    super::page_types::age_account(&app, author).await;
+    let mut moderators = Vec::new();
+    for email in ["kiemduyet@mic.example.vn", "kiemduyet2@mic.example.vn"] {
+        app.create_user(email, "moderator", None).await;
+        moderators.push((email, app.login_staff_with(&TestApp::new_client(), email).await));
+    }
+    let browser = Browser::start(&app.base).await;
+    let feedback = "Cần thêm hướng dẫn bằng video cho người cao tuổi hoaphuongdo";
+
+    browser.sign_in("an.nguyen@example.vn").await;
+    browser.open("/platforms/vneid").await;
+    browser.fill("Góp ý cho nền tảng", feedback).await;
+    browser.click_button("#opinions", "Gửi góp ý").await;
+    browser.wait_for_path("/platforms/vneid#opinions").await;
+    assert_eq!(browser.text("main .notice[role=status]").await, "Đã nhận góp ý; góp ý sẽ hiển thị sau khi được cán bộ xem.");
+    assert!(!browser.text("#opinions").await.contains("hoaphuongdo"), "feedback waits for a moderator");
+    browser.sign_out().await;
+
+    let (first, secret) = &moderators[0];
+    browser.sign_in(first).await;
+    browser.enter_code(&app.fresh_totp_code(first, secret).await).await;
+    browser.click_link(".account-links a", "Khu vực cán bộ").await;
+    browser.wait_for_path("/staff").await;
+    browser.click_link("main a", "Kiểm duyệt nội dung").await;
+    browser.wait_for_path("/staff/moderation").await;
+    assert_eq!(queue_row(&browser, "hoaphuongdo").await, ["Góp ý", "VNeID", "Nội dung mới"], "the queue says what and why");
+    browser.click_link("main table a", feedback).await;
+    browser.wait_for("main .decision").await;
+    assert!(browser.text("main .facts").await.contains(feedback), "the moderator reads the whole text");
+    let reason = browser.client.find(fantoccini::Locator::Css("#f-reason")).await.expect("the reason list");
+    reason.select_by_label("Không liên quan đến nền tảng").await.expect("choose a reason");
+    browser.fill("Ghi chú", "Hãy gửi qua tổng đài 1900 0368.").await;
+    browser.click_button("main .decision", "Không công bố").await;
+    browser.wait_for_path("/staff/moderation").await;
+    assert_eq!(browser.text("main .notice[role=status]").await, "Đã không công bố; người viết sẽ thấy lý do.");
+    assert!(!browser.text("main").await.contains("hoaphuongdo"), "the item has left the queue");
+    browser.sign_out().await;
+
+    browser.sign_in("an.nguyen@example.vn").await;
+    assert_eq!(browser.path().await, "/account");
+    let mine = browser.text("#contributions").await;
+    assert!(mine.contains("Không được công bố"), "the author sees the state:\n{mine}");
+    assert!(
+        mine.contains("Lý do: Không liên quan đến nền tảng — Hãy gửi qua tổng đài 1900 0368."),
+        "the author sees the reason and the note:\n{mine}"
+    );
+    browser.fill("Khiếu nại quyết định này", "Góp ý này nói về ứng dụng VNeID, xin xem lại.").await;
+    browser.click_button("#contributions", "Gửi khiếu nại").await;
+    browser.wait_for_path("/account#contributions").await;
+    assert_eq!(browser.text("main .notice[role=status]").await, "Đã gửi khiếu nại; một cán bộ khác sẽ xem xét lại.");
+    assert!(browser.text("#contributions").await.contains("Khiếu nại: Đang xem xét"), "the appeal is under way");
+    browser.sign_out().await;
+
+    let (second, secret) = &moderators[1];
+    browser.sign_in(second).await;
+    browser.enter_code(&app.fresh_totp_code(second, secret).await).await;
+    browser.open("/staff/moderation").await;
+    assert_eq!(queue_row(&browser, "hoaphuongdo").await, ["Góp ý", "VNeID", "Có khiếu nại"], "the appeal is back in the queue");
+    browser.click_link("main table a", feedback).await;
+    browser.wait_for("main .decision").await;
+    let facts = browser.text("main .facts").await;
+    assert!(facts.contains("Góp ý này nói về ứng dụng VNeID, xin xem lại."), "the second moderator reads the appeal:\n{facts}");
+    browser.click_button("main .decision", "Công bố").await;
+    browser.wait_for_path("/staff/moderation").await;
+    assert_eq!(browser.text("main .notice[role=status]").await, "Đã công bố.");
+    browser.sign_out().await;
+
+    browser.open("/platforms/vneid").await;
+    assert!(browser.text("#opinions").await.contains(feedback), "the feedback is public after the appeal");
+    browser.quit().await;
+}
+
+/// The cells after the first of the moderation queue's row whose item contains `text`.
+async fn queue_row(browser: &Browser, text: &str) -> Vec<String> {
+    let cells: Option<Vec<String>> = browser
+        .js(
+            "const row = [...document.querySelectorAll('main table tbody tr')].find(r => r.cells[0].innerText.includes(arguments[0]));
+             return row ? [...row.cells].slice(1, 4).map(c => c.innerText.trim()) : null;",
+            vec![json!(text)],
+        )
+        .await;
+    cells.unwrap_or_else(|| panic!("no row about {text:?} in the moderation queue"))
 }
 
 /// The text of the first mail with `template` that the portal wrote into its mail folder (the

@@ -40,6 +40,9 @@ pub const PUBLIC: &[PageType] = &[
     page("news-item", "/news/cong-thong-tin-mo-phien-ban-thu-nghiem"),
     page("recognitions", "/recognitions"),
     page("recognition", "/recognitions/cong-nhan-coc-coc-2022"),
+    page("qa", "/qa"),
+    page("qa-question", "/qa/{question}"),
+    page("moderation-report", "/moderation-report"),
     page("not-found", "/platforms/khong-co"),
 ];
 
@@ -56,7 +59,8 @@ pub const SIGNED_OUT_FORMS: &[PageType] = &[
 pub const SECOND_FACTOR: PageType = page("second-factor", "/login/second-factor");
 
 /// What each role sees when signed in. `{period}` is last month (`YYYY-MM`), `{revision}` a
-/// revision waiting for review.
+/// revision waiting for review; `{question}`, `{held}` and `{appealed}` are made by
+/// [`arrange_opinions`].
 pub const SIGNED_IN: &[(Role, &[PageType])] = &[
     (
         Role::Citizen,
@@ -65,6 +69,10 @@ pub const SIGNED_IN: &[(Role, &[PageType])] = &[
             page("citizen-settings", "/account/settings"),
             page("citizen-security", "/account/security"),
             page("citizen-delete", "/account/delete"),
+            page("citizen-platform", "/platforms/coc-coc"),
+            page("citizen-platform-unrated", "/platforms/vneid"),
+            page("qa-ask", "/qa/ask"),
+            page("qa-question-asker", "/qa/{question}"),
         ],
     ),
     (
@@ -75,6 +83,8 @@ pub const SIGNED_IN: &[(Role, &[PageType])] = &[
             page("platform-new", "/account/platforms/new"),
             page("reports", "/account/reports"),
             page("report-form", "/account/platforms/coc-coc/reports/{period}"),
+            page("enterprise-opinions", "/account/opinions"),
+            page("enterprise-own-platform", "/platforms/coc-coc"),
         ],
     ),
     (
@@ -85,9 +95,14 @@ pub const SIGNED_IN: &[(Role, &[PageType])] = &[
             page("staff-revision", "/staff/revisions/{revision}"),
             page("staff-enterprises", "/staff/enterprises"),
             page("staff-reports", "/staff/reports"),
+            page("moderation-queue", "/staff/moderation"),
+            page("moderation-queue-filtered", "/staff/moderation?kind=feedback"),
+            page("moderation-held", "/staff/moderation/feedback/{held}"),
+            page("moderation-appealed", "/staff/moderation/feedback/{appealed}"),
+            page("qa-question-moderator", "/qa/{question}"),
         ],
     ),
-    (Role::Admin, &[page("staff-users", "/staff/users"), page("staff-audit", "/staff/audit")]),
+    (Role::Admin, &[page("staff-users", "/staff/users"), page("staff-audit", "/staff/audit"), page("blocklist", "/staff/blocklist")]),
 ];
 
 /// The accounts [`arrange`] creates, one per role.
@@ -128,12 +143,30 @@ pub struct Arranged {
     pub secrets: Vec<(Role, String)>,
     /// A signed-in HTTP client for each role.
     pub clients: Vec<(Role, reqwest::Client)>,
+    /// What citizens said, and what the moderators did with it.
+    pub opinions: ArrangedOpinions,
+}
+
+/// The ids [`arrange_opinions`] hands out.
+#[derive(Default)]
+pub struct ArrangedOpinions {
+    /// A published question with answers, one marked helpful, in the FAQ.
+    pub question: i64,
+    /// Feedback held for a phone number: the item page offers to edit it out.
+    pub held: i64,
+    /// Rejected feedback whose author appealed.
+    pub appealed: i64,
 }
 
 impl Arranged {
     /// A path with its placeholders filled in.
     pub fn path(&self, path: &str) -> String {
-        path.replace("{reset}", &self.reset).replace("{revision}", &self.revision.to_string()).replace("{period}", &self.period)
+        path.replace("{reset}", &self.reset)
+            .replace("{revision}", &self.revision.to_string())
+            .replace("{period}", &self.period)
+            .replace("{question}", &self.opinions.question.to_string())
+            .replace("{held}", &self.opinions.held.to_string())
+            .replace("{appealed}", &self.opinions.appealed.to_string())
     }
 
     /// The TOTP secret of a staff account.
@@ -166,7 +199,8 @@ pub async fn arrange(app: &TestApp) -> Arranged {
         .expect("insert a news item");
 
     let citizen = TestApp::new_client();
-    app.create_user(Role::Citizen.email(), "citizen", None).await;
+    let citizen_id = app.create_user(Role::Citizen.email(), "citizen", None).await;
+    age_account(app, citizen_id).await;
     app.login_with(&citizen, Role::Citizen.email()).await;
     let enterprise = enterprise_client(app, Role::Enterprise.email(), "coc-coc").await;
     let mut secrets = Vec::new();
@@ -214,7 +248,118 @@ pub async fn arrange(app: &TestApp) -> Arranged {
 
     let today = time::OffsetDateTime::now_utc().to_offset(ndp::db::reports::VIETNAM).date();
     let period = ndp::db::reports::period_text(ndp::db::reports::previous_period(ndp::db::reports::period_of(today)));
-    Arranged { reset, revision, period, secrets, clients }
+    let mut arranged = Arranged { reset, revision, period, secrets, clients, opinions: ArrangedOpinions::default() };
+    arranged.opinions = arrange_opinions(app, &arranged).await;
+    arranged
+}
+
+/// Makes an account older than a day, so that its stars publish at once (younger accounts are
+/// held by the `new_account` rule).
+pub async fn age_account(app: &TestApp, user_id: i64) {
+    sqlx::query("update users set created_at = now() - interval '3 days' where id = $1")
+        .bind(user_id)
+        .execute(&app.pool)
+        .await
+        .expect("age the account");
+}
+
+/// What citizens say and the moderators do, for the pages of issue 5: on Cốc Cốc a published
+/// rating with a comment (the citizen's own), another one waiting for an enterprise reply, and
+/// published feedback with the enterprise's published reply; feedback on VNeID rejected without
+/// an appeal (the citizen's, so `/account` offers the appeal form), rejected and appealed (a
+/// second citizen's), and held for a phone number; a question about Cốc Cốc answered by a
+/// moderator and by the enterprise, marked helpful and in the FAQ. Ten posts at most: the limit
+/// per client address.
+async fn arrange_opinions(app: &TestApp, arranged: &Arranged) -> ArrangedOpinions {
+    let (citizen, enterprise, moderator) =
+        (arranged.client(Role::Citizen), arranged.client(Role::Enterprise), arranged.client(Role::Moderator));
+    let an_id = app.create_user("an.nguyen@example.vn", "citizen", None).await;
+    age_account(app, an_id).await;
+    let an = TestApp::new_client();
+    app.login_with(&an, "an.nguyen@example.vn").await;
+
+    let post = |client: &reqwest::Client, path: String, fields: Vec<(&'static str, String)>| {
+        let client = client.clone();
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = app.post_with(&client, "/qa", &path, &fields).await;
+            assert_eq!(response.status(), 303, "POST {path}: {}", response.text().await.unwrap_or_default());
+        }
+    };
+    let text = |s: &str| s.to_owned();
+    let decide = |kind: &'static str, id: i64, fields: Vec<(&'static str, String)>| {
+        post(moderator, format!("/staff/moderation/{kind}/{id}"), fields)
+    };
+
+    post(
+        citizen,
+        text("/platforms/coc-coc/ratings"),
+        vec![("stars", text("4")), ("comment", text("Chặn quảng cáo tốt, giao diện dễ dùng."))],
+    )
+    .await;
+    post(
+        &an,
+        text("/platforms/coc-coc/ratings"),
+        vec![("stars", text("2")), ("comment", text("Hay bị treo khi mở nhiều thẻ trên máy cũ."))],
+    )
+    .await;
+    post(&an, text("/platforms/coc-coc/feedback"), vec![("body", text("Nên có chế độ đọc to cho người khiếm thị."))]).await;
+    post(citizen, text("/platforms/vneid/feedback"), vec![("body", text("Ứng dụng này chán quá, không nói thêm."))]).await;
+    post(&an, text("/platforms/vneid/feedback"), vec![("body", text("Cần thêm hướng dẫn cho người cao tuổi."))]).await;
+    post(&an, text("/platforms/vneid/feedback"), vec![("body", text("Đăng nhập lỗi, gọi tôi theo số 0912 345 678."))]).await;
+
+    let rating = |email: &'static str| id_of(app, "select r.id from ratings r join users u on u.id = r.user_id where u.email = $1", email);
+    let feedback = |body: &'static str| id_of(app, "select id from feedback where body like $1", body);
+    for id in [rating(Role::Citizen.email()).await, rating("an.nguyen@example.vn").await] {
+        decide("rating", id, vec![("action", text("approve"))]).await;
+    }
+    let suggestion = feedback("Nên có chế độ đọc to%").await;
+    decide("feedback", suggestion, vec![("action", text("approve"))]).await;
+    post(
+        enterprise,
+        format!("/account/replies/feedback/{suggestion}"),
+        vec![("body", text("Cảm ơn góp ý, tính năng đọc to sẽ có trong bản sau."))],
+    )
+    .await;
+    let reply = id_of(app, "select id from replies where body like $1", "Cảm ơn góp ý%").await;
+    decide("reply", reply, vec![("action", text("approve"))]).await;
+    let rude = feedback("Ứng dụng này chán quá%").await;
+    decide(
+        "feedback",
+        rude,
+        vec![("action", text("reject")), ("reason", text("off_topic")), ("note", text("Hãy nêu cụ thể điều cần cải thiện."))],
+    )
+    .await;
+    let appealed = feedback("Cần thêm hướng dẫn%").await;
+    decide("feedback", appealed, vec![("action", text("reject")), ("reason", text("spam")), ("note", String::new())]).await;
+    post(&an, format!("/account/appeals/feedback/{appealed}"), vec![("body", text("Đây là góp ý thật, không phải quảng cáo."))]).await;
+    let held = feedback("Đăng nhập lỗi%").await;
+
+    post(
+        citizen,
+        text("/qa/ask"),
+        vec![
+            ("title", text("Cốc Cốc có chặn quảng cáo không?")),
+            ("body", text("Tôi muốn biết cách bật chặn quảng cáo trên điện thoại.")),
+            ("platform", text("coc-coc")),
+        ],
+    )
+    .await;
+    let question = id_of(app, "select id from questions where title like $1", "Cốc Cốc có chặn%").await;
+    decide("question", question, vec![("action", text("approve"))]).await;
+    post(moderator, format!("/qa/{question}/answers"), vec![("body", text("Có. Xem hướng dẫn của doanh nghiệp bên dưới."))]).await;
+    post(enterprise, format!("/qa/{question}/answers"), vec![("body", text("Có, trong Cài đặt > Chặn quảng cáo, bật “Chặn quảng cáo”."))])
+        .await;
+    let answer = id_of(app, "select id from answers where body like $1", "Có, trong Cài đặt%").await;
+    decide("answer", answer, vec![("action", text("approve"))]).await;
+    post(citizen, format!("/qa/{question}/accept"), vec![("answer_id", answer.to_string())]).await;
+    post(moderator, format!("/qa/{question}/faq"), vec![("faq", text("yes"))]).await;
+    ArrangedOpinions { question, held, appealed }
+}
+
+/// The id a query with one text parameter finds.
+async fn id_of(app: &TestApp, sql: &str, value: &str) -> i64 {
+    sqlx::query_scalar(sql).bind(value).fetch_one(&app.pool).await.unwrap_or_else(|e| panic!("{sql} ({value}): {e}"))
 }
 
 /// Submits an edit of a listing's summary through the edit form; returns the revision's id.

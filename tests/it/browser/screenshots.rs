@@ -6,14 +6,18 @@ use super::{Browser, WIDTHS};
 use crate::common::TestApp;
 
 /// The pages to photograph, each with the account it is seen from (`None`: a visitor): a new one
-/// is one line. `{revision}` is an edit waiting for review.
+/// is one line. The placeholders are those of `page_types::Arranged::path`.
 const SHOTS: &[(&str, Option<Role>, &str)] = &[
     ("home", None, "/"),
     ("catalogue", None, "/platforms"),
     ("platform", None, "/platforms/dia-chi-so-quoc-gia"),
+    ("question", None, "/qa/{question}"),
+    ("platform-signed-in", Some(Role::Citizen), "/platforms/coc-coc"),
     ("listing-edit", Some(Role::Enterprise), "/account/platforms/coc-coc/edit"),
     ("moderation-queue", Some(Role::Moderator), "/staff/revisions"),
     ("revision", Some(Role::Moderator), "/staff/revisions/{revision}"),
+    ("moderation-desk", Some(Role::Moderator), "/staff/moderation"),
+    ("moderation-item", Some(Role::Moderator), "/staff/moderation/feedback/{held}"),
 ];
 
 #[tokio::test]

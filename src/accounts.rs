@@ -52,7 +52,8 @@ pub async fn create(
     };
     check_new_password(&password, email.as_str()).map_err(|e| anyhow::anyhow!("password refused: {}", e.message_key()))?;
     let hash = password::hash(password.clone()).await?;
-    let display_name = name.map_or_else(|| email.as_str().split('@').next().unwrap_or("user").to_owned(), str::to_owned);
+    // Never derive the public name from the email address: it would publish part of it.
+    let display_name = name.map_or_else(|| "Người dùng".to_owned(), str::to_owned);
     let new = NewUser {
         email: email.as_str(),
         display_name: &display_name,

@@ -51,7 +51,7 @@ enum UserCommand {
         /// For the enterprise role: the slug of the enterprise the account acts for.
         #[arg(long, value_name = "SLUG")]
         enterprise: Option<String>,
-        /// Display name (default: the part of the email before @).
+        /// Display name shown beside contributions (default: "Người dùng"; never taken from the email).
         #[arg(long)]
         name: Option<String>,
     },

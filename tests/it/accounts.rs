@@ -410,11 +410,19 @@ async fn mails_are_delivered_to_the_mail_folder_without_smtp() {
         [("account_type", "citizen"), ("email", "thu@example.vn"), ("password", PASSWORD), ("display_name", "Thư"), ("consent", "yes")];
     app.post("/register", "/register", &form).await;
     let folder = app.data_dir().join("mail");
+    // The file is written inside the transaction that marks the mail sent: wait for both.
     crate::common::wait_until(std::time::Duration::from_secs(15), || async {
-        std::fs::read_dir(&folder).map(|d| d.count() > 0).unwrap_or(false)
+        let written = std::fs::read_dir(&folder).map(|d| d.count() > 0).unwrap_or(false);
+        let sent: bool = sqlx::query_scalar(
+            "select coalesce(bool_and(sent_at is not null), false) from mail_outbox where to_address = 'thu@example.vn'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        written && sent
     })
     .await
-    .expect("the sender writes the mail");
+    .expect("the sender writes the mail and marks it sent");
     let file = std::fs::read_dir(&folder).unwrap().next().unwrap().unwrap().path();
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("To: thu@example.vn") && text.contains("/verify-email/"), "{text}");

@@ -356,7 +356,8 @@ impl TestApp {
             .expect("the account's last TOTP step");
         let step = || {
             let now = i64::try_from(ndp::auth::totp::now_unix() / 30).expect("step");
-            let step = last.map_or(now, |l| (l + 1).max(now - 1));
+            // The newest usable step: it stays valid for the next 30 to 60 seconds (one step late is accepted).
+            let step = last.map_or(now, |l| (l + 1).max(now));
             (step <= now + 1).then_some(step)
         };
         wait_until(std::time::Duration::from_secs(90), || async { step().is_some() }).await.expect("a fresh TOTP step");

@@ -252,31 +252,6 @@ pub async fn median_reply_hours(db: impl PgExecutor<'_>, platform_id: i64) -> sq
     .await
 }
 
-/// An item in the moderation queue.
-#[derive(Debug, Clone, FromRow)]
-pub struct QueueItem {
-    /// rating, feedback, reply, question, answer.
-    pub kind: String,
-    /// Id in its table.
-    pub id: i64,
-    /// The platform it is about (slug).
-    pub platform_slug: Option<String>,
-    /// The platform's name.
-    pub platform_name: Option<String>,
-    /// Its text.
-    pub text: Option<String>,
-    /// Stars, for ratings.
-    pub stars: Option<i16>,
-    /// The rule that held it.
-    pub hold_rule: Option<String>,
-    /// State (pending, or hidden by flags).
-    pub state: String,
-    /// Whether an appeal against a decision on it waits.
-    pub appealed: bool,
-    /// When written.
-    pub created_at: OffsetDateTime,
-}
-
 fn item_select(kind: ItemKind) -> String {
     let (platform, stars) = match kind {
         ItemKind::Rating => ("t.platform_id", "t.stars"),
@@ -309,7 +284,7 @@ pub async fn queue(
     platform: &str,
     rule: &str,
     limit: i64,
-) -> sqlx::Result<Vec<QueueItem>> {
+) -> sqlx::Result<Vec<Item>> {
     let parts: Vec<String> = ItemKind::ALL
         .into_iter()
         .filter(|k| only.is_none_or(|o| o == *k))
@@ -321,7 +296,7 @@ pub async fn queue(
         })
         .collect();
     let sql = format!(
-        "select kind, id, platform_slug, platform_name, text, stars, hold_rule, state, appealed, created_at from ({}) q
+        "select kind, id, platform_slug, platform_name, text, stars, hold_rule, state, appealed, created_at, author_id from ({}) q
          where ($2 = '' or platform_slug = $2) and ($3 = '' or hold_rule = $3 or ($3 = 'appealed' and appealed))
          order by created_at limit $1",
         parts.join(" union all ")
@@ -329,7 +304,7 @@ pub async fn queue(
     sqlx::query_as(&sql).bind(limit).bind(platform).bind(rule).fetch_all(db).await
 }
 
-/// One item with what the moderator needs.
+/// An item under moderation: in the queue, or opened by a moderator.
 #[derive(Debug, Clone, FromRow)]
 pub struct Item {
     /// Kind.

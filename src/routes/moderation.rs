@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
-use crate::db::contributions::{self, AboutUs, AuthorHistory, Decision, Item, MonthReport, QueueItem, Refused};
+use crate::db::contributions::{self, AboutUs, AuthorHistory, Decision, Item, MonthReport, Refused};
 use crate::domain::moderation::{ItemKind, REASONS, redact_personal_data};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Admin, EnterpriseUser, Layout, Moderator, PageCtx};
@@ -24,7 +24,7 @@ use crate::state::AppState;
 #[template(path = "staff/moderation.html")]
 pub struct QueuePage {
     layout: Layout,
-    items: Vec<QueueItem>,
+    items: Vec<Item>,
     kind: String,
     platform: String,
     rule: String,

@@ -278,13 +278,7 @@ fn item_select(kind: ItemKind) -> String {
 
 /// Items waiting for a moderator: held or submitted items, items hidden by flags, and items with
 /// a pending appeal; oldest first, optionally one kind only.
-pub async fn queue(
-    db: impl PgExecutor<'_>,
-    only: Option<ItemKind>,
-    platform: &str,
-    rule: &str,
-    limit: i64,
-) -> sqlx::Result<Vec<Item>> {
+pub async fn queue(db: impl PgExecutor<'_>, only: Option<ItemKind>, platform: &str, rule: &str, limit: i64) -> sqlx::Result<Vec<Item>> {
     let parts: Vec<String> = ItemKind::ALL
         .into_iter()
         .filter(|k| only.is_none_or(|o| o == *k))

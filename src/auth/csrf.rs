@@ -41,6 +41,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
         return error_response(StatusCode::PAYLOAD_TOO_LARGE, "error.too_large");
     };
+    if form_urlencoded_pairs(&bytes).iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        // PostgreSQL text cannot hold NUL, and no form field legitimately carries one.
+        return error_response(StatusCode::BAD_REQUEST, "error.bad_request");
+    }
     let sent = form_field(&bytes, "csrf_token");
     if !check_token(&session, sent.as_deref()).await {
         tracing::warn!(path = %parts.uri.path(), "missing or wrong CSRF token");

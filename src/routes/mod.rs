@@ -160,6 +160,7 @@ pub fn app(state: AppState) -> Router {
                 .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
                 .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
                 .layer(security_header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"))
+                .layer(middleware::from_fn(drop_nul))
                 .layer(middleware::from_fn(negotiate_lang))
                 .layer(middleware::from_fn(render_errors))
                 .layer(CatchPanicLayer::custom(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "error.internal")))
@@ -173,6 +174,23 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
 
 async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "error.not_found")
+}
+
+/// NUL cannot be stored in PostgreSQL text and no person types it: a path containing one is
+/// refused (400), and NULs in the query string are dropped (so a search with one still answers).
+/// Form bodies are checked by the CSRF guard, which reads them anyway.
+async fn drop_nul(mut req: Request, next: Next) -> Response {
+    if req.uri().path().contains("%00") {
+        return error_response(StatusCode::BAD_REQUEST, "error.bad_request");
+    }
+    if let Some(query) = req.uri().query().filter(|q| q.contains("%00")) {
+        let rebuilt = format!("{}?{}", req.uri().path(), query.replace("%00", ""));
+        match rebuilt.parse() {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(_) => return error_response(StatusCode::BAD_REQUEST, "error.bad_request"),
+        }
+    }
+    next.run(req).await
 }
 
 /// Picks the page language (`?lang=`, then the cookie, then Vietnamese) and remembers an explicit choice.

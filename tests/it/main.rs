@@ -5,6 +5,7 @@ mod accounts;
 mod browser;
 mod common;
 mod enterprise;
+mod hostile;
 mod launcher;
 mod opinions;
 mod pages;

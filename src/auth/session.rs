@@ -95,12 +95,6 @@ impl AuthSession {
         Ok(())
     }
 
-    /// Updates the name or role shown in the header.
-    pub async fn refresh(session: &Session, auth: Self) -> anyhow::Result<()> {
-        session.insert(AUTH_KEY, auth).await?;
-        Ok(())
-    }
-
     /// Signs out: the session is deleted from the store and the cookie cleared.
     pub async fn end(session: &Session) -> anyhow::Result<()> {
         session.flush().await?;

@@ -245,26 +245,27 @@ pub struct Change {
 }
 
 impl Listing {
+    /// Every field as the form shows it (need groups and languages joined by ", ").
     fn fields(&self) -> Vec<(&'static str, String)> {
-        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        let f = ListingForm::from_listing(self);
         vec![
-            ("name", self.name.clone()),
-            ("name_en", s(&self.name_en)),
-            ("short_name", s(&self.short_name)),
-            ("summary", s(&self.summary)),
-            ("description", s(&self.description)),
-            ("main_functions", s(&self.main_functions)),
-            ("applicability", s(&self.applicability)),
-            ("need_groups", self.need_groups.join(", ")),
-            ("website", s(&self.website)),
-            ("android_url", s(&self.android_url)),
-            ("ios_url", s(&self.ios_url)),
-            ("languages", self.languages.join(", ")),
-            ("accessibility_url", s(&self.accessibility_url)),
-            ("data_in_vietnam", self.data_in_vietnam.map(|b| if b { "yes" } else { "no" }.to_owned()).unwrap_or_default()),
-            ("security_level", self.security_level.map(|v| v.to_string()).unwrap_or_default()),
-            ("reported_users", self.reported_users.map(|v| v.to_string()).unwrap_or_default()),
-            ("logo_path", s(&self.logo_path)),
+            ("name", f.name),
+            ("name_en", f.name_en),
+            ("short_name", f.short_name),
+            ("summary", f.summary),
+            ("description", f.description),
+            ("main_functions", f.main_functions),
+            ("applicability", f.applicability),
+            ("need_groups", f.need_groups.join(", ")),
+            ("website", f.website),
+            ("android_url", f.android_url),
+            ("ios_url", f.ios_url),
+            ("languages", f.languages),
+            ("accessibility_url", f.accessibility_url),
+            ("data_in_vietnam", f.data_in_vietnam),
+            ("security_level", f.security_level),
+            ("reported_users", f.reported_users),
+            ("logo_path", f.logo_path),
         ]
     }
 

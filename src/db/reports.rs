@@ -79,6 +79,21 @@ pub async fn find(db: impl PgExecutor<'_>, platform_id: i64, period: Date) -> sq
     .await
 }
 
+/// An enterprise's reports for the given periods (one query for its whole overview).
+pub async fn of_enterprise(db: impl PgExecutor<'_>, enterprise_id: i64, periods: &[Date]) -> sqlx::Result<Vec<Report>> {
+    sqlx::query_as!(
+        Report,
+        r#"select m.id, m.platform_id, m.period, m.users, m.monthly_active_users, m.transactions, m.notes, m.submitted_at, m.is_late
+           from monthly_reports m
+           where m.period = any($2)
+             and m.platform_id in (select platform_id from platform_enterprises where enterprise_id = $1)"#,
+        enterprise_id,
+        periods
+    )
+    .fetch_all(db)
+    .await
+}
+
 /// The figures of a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Figures {

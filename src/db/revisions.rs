@@ -331,6 +331,17 @@ pub async fn queue(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<QueueItem>> {
     .await
 }
 
+/// How much waits for staff: submitted revisions and pending enterprise accounts.
+pub async fn waiting(db: impl PgExecutor<'_>) -> sqlx::Result<(i64, i64)> {
+    let row = sqlx::query!(
+        r#"select (select count(*) from revisions where state = 'submitted') as "revisions!",
+                  (select count(*) from users where role = 'enterprise' and status = 'pending') as "accounts!""#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.revisions, row.accounts))
+}
+
 /// Why a decision could not be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecideRefused {

@@ -67,15 +67,23 @@ fn state_of(report: Option<&Report>, period: Date, now: OffsetDateTime) -> &'sta
 pub async fn list_reports(PageCtx(layout): PageCtx, State(state): State<AppState>, user: EnterpriseUser) -> AppResult<ReportsPage> {
     let now = OffsetDateTime::now_utc();
     let periods = reportable_periods(now);
-    let mut rows = Vec::new();
-    for platform in revisions::platforms_of(&state.pool, user.enterprise_id).await? {
-        let mut cells = Vec::new();
-        for period in &periods {
-            let report = reports::find(&state.pool, platform.id, *period).await?;
-            cells.push(Cell { period: reports::period_text(*period), state: state_of(report.as_ref(), *period, now) });
-        }
-        rows.push(Row { slug: platform.slug, name: platform.name, cells });
-    }
+    let (platforms, stored) = tokio::try_join!(
+        revisions::platforms_of(&state.pool, user.enterprise_id),
+        reports::of_enterprise(&state.pool, user.enterprise_id, &periods)
+    )?;
+    let rows = platforms
+        .into_iter()
+        .map(|platform| {
+            let cells = periods
+                .iter()
+                .map(|period| {
+                    let report = stored.iter().find(|r| r.platform_id == platform.id && r.period == *period);
+                    Cell { period: reports::period_text(*period), state: state_of(report, *period, now) }
+                })
+                .collect();
+            Row { slug: platform.slug, name: platform.name, cells }
+        })
+        .collect();
     Ok(ReportsPage { layout, periods: periods.into_iter().map(reports::period_text).collect(), rows })
 }
 

@@ -30,8 +30,8 @@ use crate::state::AppState;
 pub struct StaffHome {
     layout: Layout,
     role: Role,
-    revisions: usize,
-    accounts: usize,
+    revisions: i64,
+    accounts: i64,
 }
 
 impl StaffHome {
@@ -45,8 +45,7 @@ impl StaffHome {
 
 /// `GET /staff`.
 pub async fn staff_home(PageCtx(layout): PageCtx, State(state): State<AppState>, Staff(user): Staff) -> AppResult<StaffHome> {
-    let revisions = revisions::queue(&state.pool).await?.len();
-    let accounts = users::pending_enterprise_accounts(&state.pool).await?.len();
+    let (revisions, accounts) = revisions::waiting(&state.pool).await?;
     Ok(StaffHome { layout, role: user.role, revisions, accounts })
 }
 

@@ -360,6 +360,8 @@ async fn an_enterprise_account_is_approved_onto_a_new_or_existing_enterprise_and
     let (a, b, c) = (id("a@dn.example.vn").await, id("b@dn.example.vn").await, id("c@dn.example.vn").await);
     let (_, queue) = app.get_with(&moderator, "/staff/enterprises").await;
     assert!(queue.contains("0312345678") && queue.contains("0399999999"));
+    let (_, home) = app.get_with(&moderator, "/staff").await;
+    assert!(home.contains("Duyệt tài khoản doanh nghiệp</a> (3)"), "the staff home counts what waits");
     let response =
         app.post_with(&moderator, "/staff/enterprises", &format!("/staff/enterprises/{a}/approve"), &[("enterprise", "new")]).await;
     assert_eq!(response.status(), 303);
@@ -435,6 +437,8 @@ async fn monthly_reports_are_one_per_month_editable_until_the_deadline_and_late_
     assert_eq!(bad.status(), 422);
     assert_eq!(app.post_with(&enterprise, &path, &path, &[("users", "1.200.000"), ("monthly_active_users", "300000")]).await.status(), 303);
     assert_eq!(app.post_with(&enterprise, &path, &path, &[("users", "1.250.000")]).await.status(), 303, "editable before the deadline");
+    let (_, overview) = app.get_with(&enterprise, "/account/reports").await;
+    assert!(overview.contains(&format!("/account/platforms/coc-coc/reports/{last}\">Đã gửi")), "the overview shows last month as sent");
     let (users, count): (Option<i64>, i64) =
         sqlx::query_as("select max(users), count(*) from monthly_reports").fetch_one(&app.pool).await.unwrap();
     assert_eq!((users, count), (Some(1_250_000), 1), "one report per platform and month");

@@ -534,3 +534,36 @@ async fn changing_the_password_keeps_this_device_and_signs_out_the_others() {
     assert_eq!(app.get("/account").await.0, 200, "this device stays signed in");
     assert_eq!(app.get_with(&laptop, "/account").await.0, 303, "the other device is signed out");
 }
+
+#[tokio::test]
+async fn recovery_codes_can_be_replaced_and_two_step_sign_in_turned_off_except_by_staff() {
+    let app = TestApp::spawn().await;
+    app.create_user("hai.buoc@example.vn", "citizen", None).await;
+    let secret = app.login_staff_with(&app.client, "hai.buoc@example.vn").await;
+    assert!(!secret.is_empty());
+    let old: Vec<String> = sqlx::query_scalar("select code_hash from user_recovery_codes order by id").fetch_all(&app.pool).await.unwrap();
+    let response = app.post("/account/security", "/account/security/recovery-codes", &[]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap().matches("<li><code>").count(), 10, "ten new codes shown once");
+    let new: Vec<String> = sqlx::query_scalar("select code_hash from user_recovery_codes order by id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(new.len(), 10);
+    assert!(old.iter().all(|h| !new.contains(h)), "the old codes no longer work");
+
+    let wrong = app.post("/account/security", "/account/security/totp/disable", &[("current_password", "sai")]).await;
+    assert_eq!(wrong.status(), 422);
+    let off = app.post("/account/security", "/account/security/totp/disable", &[("current_password", PASSWORD)]).await;
+    assert_eq!(off.status(), 303);
+    let (enabled, codes): (bool, i64) = sqlx::query_as(
+        "select totp_enabled_at is not null, (select count(*) from user_recovery_codes) from users where email = 'hai.buoc@example.vn'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((enabled, codes), (false, 0));
+
+    app.create_user("kd@mic.example.vn", "moderator", None).await;
+    let staff = TestApp::new_client();
+    app.login_staff_with(&staff, "kd@mic.example.vn").await;
+    let refused = app.post_with(&staff, "/account/security", "/account/security/totp/disable", &[("current_password", PASSWORD)]).await;
+    assert_eq!(refused.status(), 403, "staff cannot turn off the second factor their role requires");
+}

@@ -612,3 +612,22 @@ async fn enterprises_owing_last_months_report_get_one_reminder_before_the_deadli
     let mail = app.last_mail("dn@coccoc.example.vn", "report_reminder_2026-10").await;
     assert!(mail.contains("Cốc Cốc") && mail.contains("25/11/2026"), "{mail}");
 }
+
+#[tokio::test]
+async fn a_draft_can_be_discarded_and_the_form_returns_to_the_published_listing() {
+    let app = TestApp::spawn().await;
+    let enterprise = enterprise_client(&app, "dn@coccoc.example.vn", "coc-coc").await;
+    let (_, page) = app.get_with(&enterprise, "/account/platforms/coc-coc/edit").await;
+    let response =
+        post_fields(&app, &enterprise, "/account/platforms/coc-coc/edit", &edit_fields(&page, &[("summary", "Bản nháp dở dang")], "draft"))
+            .await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = app.get_with(&enterprise, "/account/platforms/coc-coc/edit").await;
+    assert!(page.contains("Bản nháp dở dang"), "the draft is loaded back");
+    let response = post_fields(&app, &enterprise, "/account/platforms/coc-coc/edit", &edit_fields(&page, &[], "discard")).await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = app.get_with(&enterprise, "/account/platforms/coc-coc/edit").await;
+    assert!(!page.contains("Bản nháp dở dang"), "the published text is back");
+    let state: String = sqlx::query_scalar("select state from revisions").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(state, "withdrawn");
+}

@@ -410,3 +410,31 @@ async fn a_question_is_answered_marked_helpful_and_promoted_to_the_faq() {
     let stored: i64 = sqlx::query_scalar("select count(*) from questions").fetch_one(&app.pool).await.unwrap();
     assert_eq!(stored, 3);
 }
+
+#[tokio::test]
+async fn admins_remove_blocklist_terms_and_moderators_take_questions_out_of_the_faq() {
+    let app = TestApp::spawn().await;
+    app.create_user("qt@mic.example.vn", "admin", None).await;
+    let admin = TestApp::new_client();
+    app.login_staff_with(&admin, "qt@mic.example.vn").await;
+    let (_, page) = app.get_with(&admin, "/staff/blocklist").await;
+    assert!(page.contains("lừa đảo"), "the shipped list is loaded on first start");
+    assert_eq!(app.post_with(&admin, "/staff/blocklist", "/staff/blocklist", &[("remove", "lừa đảo")]).await.status(), 303);
+    let left: i64 = sqlx::query_scalar("select count(*) from moderation_terms where term = 'lừa đảo'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(left, 0);
+    let moderator = moderator(&app, "kd@mic.example.vn").await;
+    assert_eq!(app.get_with(&moderator, "/staff/blocklist").await.0, 403, "the blocklist is for admins");
+
+    let an = citizen(&app, "an@example.vn").await;
+    app.post_with(&an, "/qa/ask", "/qa/ask", &[("title", "Câu hỏi thử"), ("body", "Nội dung")]).await;
+    let id = one_id(&app, "select id from questions").await;
+    decide(&app, &moderator, "question", id, &[("action", "approve")]).await;
+    let path = format!("/qa/{id}");
+    let early = app.post_with(&moderator, &path, &format!("{path}/faq"), &[("faq", "yes")]).await;
+    assert_eq!(early.status(), 409, "only answered questions join the FAQ");
+    app.post_with(&moderator, &path, &format!("{path}/answers"), &[("body", "Trả lời của cán bộ")]).await;
+    assert_eq!(app.post_with(&moderator, &path, &format!("{path}/faq"), &[("faq", "yes")]).await.status(), 303);
+    assert_eq!(app.post_with(&moderator, &path, &format!("{path}/faq"), &[("faq", "no")]).await.status(), 303);
+    let faq: bool = sqlx::query_scalar("select is_faq from questions").fetch_one(&app.pool).await.unwrap();
+    assert!(!faq);
+}

@@ -44,22 +44,39 @@ struct Setup {
     search: Search,
     rebuild: Duration,
     documents: u64,
+    /// The index directory, removed with the setup.
+    _data: tempfile::TempDir,
 }
 
-fn admin_options(runtime: &tokio::runtime::Runtime) -> PgConnectOptions {
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        return url.parse::<PgConnectOptions>().unwrap().database("postgres");
+/// Where the benchmark's databases live: `DATABASE_URL`, or a throw-away embedded cluster that
+/// [`Cluster::finish`] stops and removes.
+struct Cluster {
+    admin: PgConnectOptions,
+    embedded: Option<(ndp::embedded_pg::EmbeddedPg, std::path::PathBuf)>,
+}
+
+impl Cluster {
+    fn start(runtime: &tokio::runtime::Runtime) -> Self {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return Self { admin: url.parse::<PgConnectOptions>().unwrap().database("postgres"), embedded: None };
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("ndp-bench-pg-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .tempdir_in("/tmp")
+            .unwrap()
+            .keep();
+        let cluster = ndp::embedded_pg::EmbeddedPg::new(&dir, None, "postgres").unwrap();
+        runtime.block_on(cluster.start()).unwrap();
+        Self { admin: cluster.connect_options("postgres"), embedded: Some((cluster, dir)) }
     }
-    let dir = tempfile::Builder::new()
-        .prefix("ndp-bench-pg-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .tempdir_in("/tmp")
-        .unwrap()
-        .keep();
-    let cluster = ndp::embedded_pg::EmbeddedPg::new(&dir, None, "postgres").unwrap();
-    runtime.block_on(cluster.start()).unwrap();
-    println!("embedded cluster for the benchmark: {} (stop it with pg_ctl or remove the directory)", dir.display());
-    cluster.connect_options("postgres")
+
+    fn finish(self, runtime: &tokio::runtime::Runtime) {
+        if let Some((cluster, dir)) = self.embedded {
+            runtime.block_on(cluster.stop()).unwrap();
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
 }
 
 async fn prepare(admin: &PgConnectOptions, size: u32) -> Setup {
@@ -79,15 +96,15 @@ async fn prepare(admin: &PgConnectOptions, size: u32) -> Setup {
     }
     prepare_full_text(&pool).await;
 
-    let data = tempfile::tempdir().unwrap().keep();
+    let data = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let documents = ndp::search::rebuild_into(&pool, &ndp::search::index_dir(&data), |_| {}).await.unwrap();
+    let documents = ndp::search::rebuild_into(&pool, &ndp::search::index_dir(data.path()), |_| {}).await.unwrap();
     let rebuild = started.elapsed();
-    let search = Search::start(pool.clone(), &data, 0);
+    let search = Search::start(pool.clone(), data.path(), 0);
     while !search.is_ready() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Setup { size, pool, search, rebuild, documents }
+    Setup { size, pool, search, rebuild, documents, _data: data }
 }
 
 /// The usual alternative: a folded `tsvector` with a GIN index.
@@ -141,7 +158,8 @@ fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
 
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let admin = admin_options(&runtime);
+    let cluster = Cluster::start(&runtime);
+    let admin = cluster.admin.clone();
     let sizes: Vec<u32> = std::env::var("NDP_BENCH_SIZES")
         .unwrap_or_else(|_| "1000,10000,100000".into())
         .split(',')
@@ -150,6 +168,18 @@ fn bench(c: &mut Criterion) {
     let mut report = Vec::new();
     for size in sizes {
         let setup = runtime.block_on(prepare(&admin, size));
+        if let Some(seconds) = std::env::var("NDP_BENCH_LOOP").ok().and_then(|s| s.parse::<u64>().ok()) {
+            // For a profiler attached now: only the tantivy queries, for this long.
+            println!("looping over the tantivy queries for {seconds} s (pid {})", std::process::id());
+            let only = std::env::var("NDP_BENCH_QUERY").ok();
+            let queries: Vec<&str> = only.as_deref().map_or_else(|| QUERIES.to_vec(), |q| vec![q]);
+            let until = Instant::now() + Duration::from_secs(seconds);
+            while Instant::now() < until {
+                for q in &queries {
+                    std::hint::black_box(tantivy_query(&setup.search, q));
+                }
+            }
+        }
         let mut group = c.benchmark_group(format!("search_{size}"));
         group.sample_size(20).measurement_time(Duration::from_secs(5));
         group.bench_function("tantivy (20 queries)", |b| b.iter(|| QUERIES.iter().map(|q| tantivy_query(&setup.search, q)).sum::<usize>()));
@@ -207,7 +237,12 @@ fn bench(c: &mut Criterion) {
             setup.rebuild.as_secs_f64(),
             setup.documents as f64 / setup.rebuild.as_secs_f64(),
         ));
+        runtime.block_on(async {
+            setup.search.shutdown().await;
+            setup.pool.close().await;
+        });
     }
+    cluster.finish(&runtime);
     println!(
         "\n| platforms | documents | tantivy p50 | tantivy p99 | PostgreSQL FTS p50 | PostgreSQL FTS p99 | p99 ratio | index rebuild |"
     );

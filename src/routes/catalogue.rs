@@ -107,7 +107,7 @@ pub async fn list_platforms(
             tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
         Found { platforms, total, facets, updating: false, widened: false }
     } else {
-        search_catalogue(&pool, &search, &q, &filter, sort, page, true).await?
+        search_catalogue(&pool, &search, &q, &filter, sort, page, Shape::Catalogue).await?
     };
     catalogue::attach_ratings(&pool, &mut found.platforms).await?;
     Ok(CataloguePage {
@@ -143,6 +143,18 @@ pub struct Found {
     pub widened: bool,
 }
 
+/// What a catalogue search returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// The catalogue page: a page of [`PAGE_SIZE`] with facet counts.
+    Catalogue,
+    /// The site-wide search's overview: the best few, without facets.
+    Overview,
+}
+
+/// Platforms the site-wide search shows before linking to the catalogue.
+pub const OVERVIEW_SIZE: i64 = 10;
+
 /// Runs a catalogue query through the search index and loads the cards of the page.
 pub async fn search_catalogue(
     pool: &PgPool,
@@ -151,8 +163,10 @@ pub async fn search_catalogue(
     filter: &Filter,
     sort: Sort,
     page: i64,
-    with_facets: bool,
+    shape: Shape,
 ) -> AppResult<Found> {
+    let with_facets = shape == Shape::Catalogue;
+    let page_size = if with_facets { PAGE_SIZE } else { OVERVIEW_SIZE };
     let query = PlatformQuery {
         text: q.to_owned(),
         filter: FacetFilter {
@@ -167,8 +181,8 @@ pub async fn search_catalogue(
             Sort::Rating => SearchSort::Rating,
             Sort::Newest => SearchSort::Newest,
         },
-        offset: usize::try_from((page - 1) * PAGE_SIZE).unwrap_or(0),
-        limit: usize::try_from(PAGE_SIZE).unwrap_or(20),
+        offset: usize::try_from((page - 1) * page_size).unwrap_or(0),
+        limit: usize::try_from(page_size).unwrap_or(20),
         facets: with_facets,
     };
     let key = format!("catalogue\u{1f}{q}\u{1f}{:?}\u{1f}{:?}\u{1f}{page}\u{1f}{with_facets}", query.filter, query.sort);

@@ -139,6 +139,7 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/reports", get(staff::list_missing_reports))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/robots.txt", get(ops::robots))
         .route("/static/{*file}", get(ops::static_file))
         .fallback(not_found)

@@ -1,4 +1,4 @@
-//! Operations endpoints (health, readiness), static files and robots.txt.
+//! Operations endpoints (health, readiness, metrics), static files and robots.txt.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use sqlx::PgPool;
 
 use crate::error::error_response;
+use crate::search::Search;
 
 /// `/healthz`: the process is up.
 pub async fn healthz() -> &'static str {
@@ -15,6 +16,23 @@ pub async fn healthz() -> &'static str {
 /// `/readyz`: the database answers and every migration is applied.
 pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
     if crate::db::is_ready(&pool).await { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
+}
+
+/// `/metrics`: figures of this process in the Prometheus text format.
+pub async fn metrics(State(search): State<Search>) -> ([(header::HeaderName, &'static str); 1], String) {
+    let s = search.stats();
+    let lines = [
+        ("ndp_search_ready", "gauge", "1 when the search index is open and answering", u64::from(s.ready)),
+        ("ndp_search_documents", "gauge", "documents in the search index", s.documents),
+        ("ndp_search_commits_total", "counter", "search index commits applied since the start", s.commits),
+        ("ndp_search_cache_hits_total", "counter", "searches answered from the results cache", s.cache_hits),
+        ("ndp_search_cache_misses_total", "counter", "searches the results cache could not answer", s.cache_misses),
+    ];
+    let mut body = String::new();
+    for (name, kind, help, value) in lines {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
 }
 
 /// `/robots.txt`.

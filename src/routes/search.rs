@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use super::catalogue::{Found, search_catalogue};
+use super::catalogue::{Found, Shape, search_catalogue};
 use super::view::clean_query;
 use crate::db::catalogue::{self, Filter, PlatformCard, Sort};
 use crate::db::content::{self, TextRef};
@@ -73,8 +73,8 @@ pub async fn search(
     }
     let filter = Filter::default();
     let Found { platforms, total, updating, widened, .. } =
-        search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, false).await?;
-    page.platforms = platforms.into_iter().take(10).collect();
+        search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, Shape::Overview).await?;
+    page.platforms = platforms;
     page.platform_total = total;
     page.updating = updating;
     page.widened = widened;

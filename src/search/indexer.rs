@@ -14,6 +14,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy};
 use tokio::sync::mpsc;
 
 use super::schema::{self, Fields};
+use super::tables::DocTables;
 use super::{Live, Search, documents};
 use crate::db::search_source;
 
@@ -96,7 +97,8 @@ pub async fn run(
     generation: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let fields = search.shared.fields.clone();
-    let (index, reader) = match open_existing(&dir) {
+    let tables = search.shared.tables.clone();
+    let (index, reader) = match open_existing(&dir, &tables) {
         Ok(opened) => {
             tracing::info!(dir = %dir.display(), "search index opened");
             opened
@@ -104,7 +106,7 @@ pub async fn run(
         Err(reason) => {
             tracing::warn!(dir = %dir.display(), %reason, "search index missing or unusable; rebuilding from PostgreSQL");
             loop {
-                match rebuild_in_place(&pool, &dir).await {
+                match rebuild_in_place(&pool, &dir, &tables).await {
                     Ok(opened) => break opened,
                     Err(e) => {
                         tracing::error!(error = %e, "search index rebuild failed; retrying in 5 s");
@@ -240,13 +242,15 @@ impl Indexer {
 
     async fn commit(&self) -> anyhow::Result<()> {
         let writer = self.writer.clone();
+        let reader = self.reader.clone();
+        // Off the async threads: the commit writes files, and the reload builds the tables of
+        // new segments (after a merge, one of the size of the index).
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let mut w = writer.lock().map_err(|_| anyhow::anyhow!("index writer lock poisoned"))?;
-            w.commit()?;
+            writer.lock().map_err(|_| anyhow::anyhow!("index writer lock poisoned"))?.commit()?;
+            reader.reload()?;
             Ok(())
         })
         .await??;
-        self.reader.reload()?;
         self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(())
     }
@@ -331,13 +335,15 @@ fn indexed_keys(reader: &IndexReader) -> tantivy::Result<HashSet<String>> {
 }
 
 /// Opens the index in `dir` and checks it is whole: every segment readable, the version marker present.
-fn open_existing(dir: &Path) -> anyhow::Result<(Index, IndexReader)> {
+/// The reader builds the segment tables of every new segment as it reloads.
+fn open_existing(dir: &Path, tables: &Arc<DocTables>) -> anyhow::Result<(Index, IndexReader)> {
     anyhow::ensure!(dir.join(MARKER).is_file(), "no complete index of schema version {}", schema::SCHEMA_VERSION);
     let index = Index::open(MmapDirectory::open(dir)?)?;
     let (expected, _) = Fields::build();
     anyhow::ensure!(index.schema() == expected, "the index was built with another schema");
     schema::register(&index);
-    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    let warmer: Arc<dyn tantivy::Warmer> = tables.clone();
+    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).warmers(vec![Arc::downgrade(&warmer)]).try_into()?;
     let searcher = reader.searcher();
     for segment in searcher.segment_readers() {
         // Touch every part of every segment so a truncated file is found now, not during a search.
@@ -357,7 +363,7 @@ fn open_existing(dir: &Path) -> anyhow::Result<(Index, IndexReader)> {
 const MARKER: &str = "ndp-index-complete";
 
 /// Rebuilds into a fresh directory beside `dir`, then swaps it in.
-async fn rebuild_in_place(pool: &PgPool, dir: &Path) -> anyhow::Result<(Index, IndexReader)> {
+async fn rebuild_in_place(pool: &PgPool, dir: &Path, tables: &Arc<DocTables>) -> anyhow::Result<(Index, IndexReader)> {
     let parent = dir.parent().context("index directory has no parent")?;
     std::fs::create_dir_all(parent)?;
     let building = parent.join(format!("building-{}", std::process::id()));
@@ -365,7 +371,7 @@ async fn rebuild_in_place(pool: &PgPool, dir: &Path) -> anyhow::Result<(Index, I
     rebuild_into(pool, &building, |_| {}).await?;
     let _ = std::fs::remove_dir_all(dir);
     std::fs::rename(&building, dir)?;
-    open_existing(dir)
+    open_existing(dir, tables)
 }
 
 /// Progress of a rebuild, reported after every batch.
@@ -382,7 +388,7 @@ pub struct RebuildProgress {
 pub async fn rebuild_into(pool: &PgPool, dir: &Path, mut progress: impl FnMut(RebuildProgress)) -> anyhow::Result<u64> {
     std::fs::create_dir_all(dir)?;
     let (schema, fields) = Fields::build();
-    let index = Index::create_in_dir(dir, schema)?;
+    let index = Index::builder().schema(schema).settings(schema::settings()).create_in_dir(dir)?;
     schema::register(&index);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let mut writer: IndexWriter = index.writer_with_num_threads(threads, WRITER_MEMORY * threads)?;

@@ -7,10 +7,14 @@
 //! `NOTIFY ndp_search` and reconciles periodically, so several processes on one database each keep
 //! their own index current.
 
+mod collect;
+mod dense;
 mod documents;
 mod indexer;
 mod query;
+mod rerank;
 pub mod schema;
+mod tables;
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -38,6 +42,21 @@ pub enum Outcome<T> {
     Updating,
 }
 
+/// Figures of the search service, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Whether the index is open and answering.
+    pub ready: bool,
+    /// Documents in the index.
+    pub documents: u64,
+    /// Index commits applied since the start.
+    pub commits: u64,
+    /// Lookups answered from the results cache.
+    pub cache_hits: u64,
+    /// Lookups the cache could not answer.
+    pub cache_misses: u64,
+}
+
 /// The search service: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Search {
@@ -52,13 +71,65 @@ struct Shared {
     /// Bumped by every commit of the index: cached results of an older generation are dropped.
     generation: Arc<AtomicU64>,
     cache: std::sync::Mutex<ResultCache>,
+    /// Decoded per-segment columns, built when the reader reloads.
+    tables: Arc<tables::DocTables>,
 }
 
 /// Results of recent searches, valid for one index generation.
+///
+/// Two maps of up to half the capacity each: new results go into `recent`; when it is full it
+/// becomes `older` (the previous `older` is dropped). A hit in `older` moves back into `recent`.
+/// So a result asked for again before half the capacity of new results has arrived stays, one-off
+/// queries leave, and memory stays bounded: a cheap approximation of least-recently-used.
 struct ResultCache {
     capacity: usize,
     generation: u64,
-    entries: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    recent: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    older: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    hits: u64,
+    misses: u64,
+}
+
+impl ResultCache {
+    fn new(capacity: usize) -> Self {
+        Self { capacity, generation: 0, recent: HashMap::new(), older: HashMap::new(), hits: 0, misses: 0 }
+    }
+
+    /// Drops everything of an older index generation.
+    fn align(&mut self, generation: u64) {
+        if self.generation != generation {
+            self.recent.clear();
+            self.older.clear();
+            self.generation = generation;
+        }
+    }
+
+    fn get(&mut self, generation: u64, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.align(generation);
+        let found = match self.recent.get(key) {
+            Some(value) => Some(value.clone()),
+            None => self.older.remove_entry(key).map(|(key, value)| {
+                self.insert(key, value.clone());
+                value
+            }),
+        };
+        if found.is_some() {
+            self.hits += 1
+        } else {
+            self.misses += 1
+        }
+        found
+    }
+
+    fn insert(&mut self, key: String, value: Arc<dyn Any + Send + Sync>) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.recent.len() >= self.capacity.div_ceil(2) {
+            self.older = std::mem::take(&mut self.recent);
+        }
+        self.recent.insert(key, value);
+    }
 }
 
 #[derive(Clone)]
@@ -73,7 +144,8 @@ impl Search {
     pub fn start(pool: PgPool, data_dir: &Path, cache_entries: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (_, fields) = Fields::build();
-        let cache = ResultCache { capacity: cache_entries, generation: 0, entries: HashMap::new() };
+        let cache = ResultCache::new(cache_entries);
+        let tables = Arc::new(tables::DocTables::new(Some(fields.all)));
         let shared = Shared {
             fields,
             live: RwLock::new(None),
@@ -81,6 +153,7 @@ impl Search {
             indexer: std::sync::Mutex::new(None),
             generation: Arc::new(AtomicU64::new(0)),
             cache: std::sync::Mutex::new(cache),
+            tables,
         };
         let search = Self { shared: Arc::new(shared) };
         let dir = index_dir(data_dir);
@@ -94,6 +167,8 @@ impl Search {
 
     /// Stops the indexer (committing nothing half-done) and releases the index writer.
     pub async fn shutdown(&self) {
+        let (hits, misses) = self.cache_counts();
+        tracing::info!(search.cache_hits = hits, search.cache_misses = misses, "search results cache at shutdown");
         let _ = self.shared.changes.send(indexer::Change::Shutdown);
         let handle = self.shared.indexer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
@@ -104,26 +179,38 @@ impl Search {
     /// A result cached under `key` for the current index generation.
     pub fn cached<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
         let generation = self.shared.generation.load(Ordering::Acquire);
-        let cache = self.shared.cache.lock().ok()?;
-        if cache.generation != generation {
+        let mut cache = self.shared.cache.lock().ok()?;
+        if cache.capacity == 0 {
             return None;
         }
-        cache.entries.get(key).cloned().and_then(|v| v.downcast::<T>().ok())
+        cache.get(generation, key).and_then(|v| v.downcast::<T>().ok())
     }
 
-    /// Keeps a result until the index changes. Results of an older generation are dropped, and
-    /// when the cache is full it is emptied: simple, bounded, and never stale.
+    /// Keeps a result until the index changes (or until it is among the least recently used
+    /// when the cache is full): bounded, and never stale.
     pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>) {
         let generation = self.shared.generation.load(Ordering::Acquire);
         let Ok(mut cache) = self.shared.cache.lock() else { return };
-        if cache.capacity == 0 {
-            return;
+        cache.align(generation);
+        cache.insert(key, value);
+    }
+
+    /// Lookups answered from the results cache, and those that were not, since the start.
+    pub fn cache_counts(&self) -> (u64, u64) {
+        self.shared.cache.lock().map_or((0, 0), |c| (c.hits, c.misses))
+    }
+
+    /// Figures for monitoring.
+    pub fn stats(&self) -> Stats {
+        let (cache_hits, cache_misses) = self.cache_counts();
+        let live = self.live();
+        Stats {
+            ready: live.is_some(),
+            documents: live.map_or(0, |l| l.reader.searcher().num_docs()),
+            commits: self.shared.generation.load(Ordering::Acquire),
+            cache_hits,
+            cache_misses,
         }
-        if cache.generation != generation || cache.entries.len() >= cache.capacity {
-            cache.entries.clear();
-            cache.generation = generation;
-        }
-        cache.entries.insert(key, value);
     }
 
     /// Whether the index is open and answering.
@@ -149,7 +236,7 @@ impl Search {
     /// Platforms matching a query, with facet counts and highlighted snippets.
     pub fn platforms(&self, q: &PlatformQuery) -> tantivy::Result<Outcome<PlatformResults>> {
         match self.live() {
-            Some(live) => Ok(Outcome::Ready(query::platforms(&live.reader.searcher(), &self.shared.fields, q)?)),
+            Some(live) => Ok(Outcome::Ready(query::platforms(&live.reader.searcher(), &self.shared.fields, &self.shared.tables, q)?)),
             None => Ok(Outcome::Updating),
         }
     }
@@ -157,7 +244,7 @@ impl Search {
     /// Documents, news and Q&A matching a query.
     pub fn texts(&self, text: &str, limit: usize) -> tantivy::Result<Outcome<Vec<TextHit>>> {
         match self.live() {
-            Some(live) => Ok(Outcome::Ready(query::texts(&live.reader.searcher(), &self.shared.fields, text, limit)?)),
+            Some(live) => Ok(Outcome::Ready(query::texts(&live.reader.searcher(), &self.shared.fields, &self.shared.tables, text, limit)?)),
             None => Ok(Outcome::Updating),
         }
     }
@@ -174,4 +261,40 @@ impl Search {
 /// Where the index of the current schema version lives.
 pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("search").join(format!("v{}", schema::SCHEMA_VERSION))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(n: u32) -> Arc<dyn Any + Send + Sync> {
+        Arc::new(n)
+    }
+
+    #[test]
+    fn results_asked_for_again_stay_while_one_off_queries_leave() {
+        let mut cache = ResultCache::new(8);
+        cache.insert("popular".into(), value(0));
+        for n in 0..100 {
+            cache.insert(format!("once {n}"), value(n));
+            if n % 3 == 0 {
+                assert!(cache.get(0, "popular").is_some(), "after {n} one-off queries");
+            }
+            assert!(cache.recent.len() + cache.older.len() <= 8, "bounded");
+        }
+        assert!(cache.get(0, "once 0").is_none(), "an old one-off query is gone");
+        assert!(cache.get(0, "once 99").is_some());
+    }
+
+    #[test]
+    fn a_new_index_generation_empties_the_cache_and_capacity_zero_keeps_nothing() {
+        let mut cache = ResultCache::new(8);
+        cache.insert("q".into(), value(1));
+        assert!(cache.get(0, "q").is_some());
+        assert!(cache.get(1, "q").is_none(), "the index changed");
+        let mut none = ResultCache::new(0);
+        none.insert("q".into(), value(1));
+        assert!(none.get(0, "q").is_none());
+        assert_eq!((cache.hits, cache.misses), (1, 1));
+    }
 }

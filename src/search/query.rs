@@ -7,16 +7,19 @@
 //! Only when that finds fewer than three results are words of five letters or more matched with
 //! one typo. Recognition and ratings never change a relevance ranking.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::columnar::StrColumn;
-use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery};
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value as _};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, DocId, Order, Score, Searcher, SegmentReader, TantivyDocument};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 
+use super::collect::{Catalogue, Rank};
+use super::dense::WordQuery;
+use super::rerank::{Boost, rerank};
 use super::schema::{self, Fields};
+use super::tables::DocTables;
 
 /// Fewer results than this makes the search retry with typo tolerance.
 const TOO_FEW: usize = 3;
@@ -177,96 +180,92 @@ fn discriminative(searcher: &Searcher, term: &Term) -> bool {
     searcher.doc_freq(term).is_ok_and(|n| n > 0 && n <= limit)
 }
 
-/// The text part of a query, in two forms: `matching` (each word must match the `all` field: one
-/// posting list per word, a cheap intersection scored by plain BM25) finds and counts the results;
-/// `full` adds the boosts of the ranking and reorders the best candidates of `matching`.
+/// The text part of a query: `matching` (each word must match the `all` field: one posting list
+/// per word, a cheap intersection scored by plain BM25) finds and counts the results; `boosts`
+/// are the rest of the ranking (field, accent and phrase boosts), added to the score of the best
+/// candidates of `matching` only.
 struct TextQuery {
     matching: Box<dyn Query>,
-    full: Box<dyn Query>,
+    boosts: Vec<Boost>,
 }
 
 /// Candidates of the cheap ranking that the full ranking reorders.
-const RERANK_WINDOW: usize = 200;
+const RERANK_WINDOW: usize = 100;
 
-fn text_query(searcher: &Searcher, fields: &Fields, words: &Words, mode: Mode) -> Option<TextQuery> {
+/// The terms of `field` that start with `prefix` (at most `limit` of them), in every segment.
+fn expansions(searcher: &Searcher, field: Field, prefix: &str, limit: usize) -> tantivy::Result<Vec<Vec<u8>>> {
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted.terms().range().ge(prefix.as_bytes()).into_stream()?;
+        while stream.advance() && stream.key().starts_with(prefix.as_bytes()) {
+            if !found.iter().any(|k| k.as_slice() == stream.key()) {
+                found.push(stream.key().to_vec());
+                if found.len() >= limit {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn text_query(
+    searcher: &Searcher,
+    fields: &Fields,
+    tables: &Arc<DocTables>,
+    words: &Words,
+    mode: Mode,
+) -> tantivy::Result<Option<TextQuery>> {
     if words.folded.is_empty() {
-        return None;
+        return Ok(None);
     }
     let last = words.folded.len() - 1;
-    let mut required: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    // Scored boosts, each attached on its own level (see below).
-    let mut optionals: Vec<Box<dyn Query>> = Vec::new();
+    let mut required: Vec<Box<dyn Query>> = Vec::new();
+    let mut boosts: Vec<Boost> = Vec::new();
     for (i, word) in words.folded.iter().enumerate() {
         let term = Term::from_field_text(fields.all, word);
         let prefix = i == last && words.last_is_prefix;
         let fuzzy = mode != Mode::Strict && word.chars().count() >= FUZZY_MIN_CHARS;
+        // A prefix that only one word of the index starts with is that word: a plain term query.
+        let only = if prefix && !fuzzy { expansions(searcher, fields.all, word, 2)? } else { Vec::new() };
         // A prefix or typo match is a constant-score automaton query (a bit set, cheap to
-        // intersect); the word's own BM25 score is added by an optional clause. An alternative
-        // of both in one required clause would be a union scored across its whole posting list.
+        // intersect); the word's own BM25 score is added to the best candidates as a boost.
         let clause: Box<dyn Query> = match (prefix, fuzzy) {
+            (true, false) if only.len() == 1 => Box::new(WordQuery::new(Term::from_field_bytes(fields.all, &only[0]), tables.clone())),
             (true, true) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 1, true)),
             (false, true) => Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
             (true, false) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false)),
-            (false, false) => Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+            (false, false) => Box::new(WordQuery::new(term.clone(), tables.clone())),
         };
-        if (prefix || fuzzy) && discriminative(searcher, &term) {
-            optionals.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
+        let automaton = fuzzy || (prefix && only.len() != 1);
+        if automaton && discriminative(searcher, &term) {
+            boosts.push(Boost::term(term, 1.0));
         }
-        required.push((Occur::Should, clause));
+        required.push(clause);
     }
     let matching: Box<dyn Query> = match mode {
         Mode::Relaxed => {
             let need = required.len().saturating_sub(1).max(1);
-            Box::new(BooleanQuery::with_minimum_required_clauses(required, need))
+            Box::new(BooleanQuery::with_minimum_required_clauses(required.into_iter().map(|q| (Occur::Should, q)).collect(), need))
         }
-        _ => Box::new(BooleanQuery::new(required.into_iter().map(|(_, q)| (Occur::Must, q)).collect())),
+        _ => Box::new(BooleanQuery::new(required.into_iter().map(|q| (Occur::Must, q)).collect())),
     };
-    // Score boosts. Each is attached on a level of its own (one optional clause per level), so it
-    // is only looked up for documents that already match: several optional clauses side by side
-    // would be merged by tantivy into a buffered union that scores their whole posting lists.
     let field_boosts = words.folded.iter().flat_map(|w| [(fields.name, w, 3.0), (fields.summary, w, 1.0), (fields.aka, w, 0.4)]);
     let exact_boosts = words.exact.iter().flat_map(|w| [(fields.name_exact, w, 1.5), (fields.summary_exact, w, 0.3)]);
     for (field, word, boost) in field_boosts.chain(exact_boosts) {
         let term = Term::from_field_text(field, word);
         if discriminative(searcher, &term) {
-            optionals.push(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs), boost));
+            boosts.push(Boost::term(term, boost));
         }
     }
     if words.sequence.len() >= 2 {
         for (field, boost) in [(fields.name, 4.0), (fields.summary, 2.0)] {
             let terms: Vec<Term> = words.sequence.iter().map(|w| Term::from_field_text(field, w)).collect();
-            optionals.push(boxed(PhraseQuery::new(terms), boost));
+            boosts.push(Boost::phrase(terms, boost));
         }
     }
-    let full = optionals
-        .into_iter()
-        .fold(matching.box_clone(), |scored, optional| Box::new(BooleanQuery::new(vec![(Occur::Must, scored), (Occur::Should, optional)])));
-    Some(TextQuery { matching, full })
-}
-
-/// Scores `candidates` (which all match `query`'s required part) with the full query: one scorer
-/// per segment, sought to each candidate in document order.
-fn rerank(searcher: &Searcher, query: &dyn Query, candidates: &[DocAddress]) -> tantivy::Result<Vec<(Score, DocAddress)>> {
-    let weight = query.weight(tantivy::query::EnableScoring::enabled_from_searcher(searcher))?;
-    let mut sorted: Vec<DocAddress> = candidates.to_vec();
-    sorted.sort_by_key(|a| (a.segment_ord, a.doc_id));
-    let mut scored = Vec::with_capacity(sorted.len());
-    let mut current: Option<(u32, Box<dyn tantivy::query::Scorer>)> = None;
-    for address in sorted {
-        if current.as_ref().is_none_or(|(ord, _)| *ord != address.segment_ord) {
-            current = Some((address.segment_ord, weight.scorer(searcher.segment_reader(address.segment_ord), 1.0)?));
-        }
-        let Some((_, scorer)) = current.as_mut() else { continue };
-        let score = if scorer.doc() <= address.doc_id && scorer.seek(address.doc_id) == address.doc_id { scorer.score() } else { 0.0 };
-        scored.push((score, address));
-    }
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    Ok(scored)
-}
-
-/// Drops the sort keys of non-relevance orders (their score is shown as 0).
-fn unscored<K>(docs: Vec<(K, DocAddress)>) -> Vec<(Score, DocAddress)> {
-    docs.into_iter().map(|(_, a)| (0.0, a)).collect()
+    Ok(Some(TextQuery { matching, boosts }))
 }
 
 /// A query never run, only read by the snippet generators: the typed words in the text fields.
@@ -281,36 +280,18 @@ fn highlight_query(fields: &Fields, text: &str) -> BooleanQuery {
     BooleanQuery::new(clauses)
 }
 
-/// A filter clause: required, adds nothing to the score.
-fn must_term(field: Field, value: &str) -> (Occur, Box<dyn Query>) {
-    let term = TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic);
-    (Occur::Must, Box::new(tantivy::query::ConstScoreQuery::new(Box::new(term), 0.0)))
-}
-
-fn with_filters(text: Box<dyn Query>, fields: &Fields, section: &str, filter: Option<&FacetFilter>) -> BooleanQuery {
-    let mut clauses = vec![(Occur::Must, text), must_term(fields.section, section)];
-    if let Some(f) = filter {
-        for (field, value) in [(fields.kind, &f.kind), (fields.need, &f.need), (fields.agency, &f.agency), (fields.status, &f.status)] {
-            if let Some(value) = value {
-                clauses.push(must_term(field, value));
-            }
-        }
-    }
-    BooleanQuery::new(clauses)
-}
-
 /// Runs a catalogue query: the page of hits, the total, and facet counts.
-pub fn platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery) -> tantivy::Result<PlatformResults> {
+pub fn platforms(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, q: &PlatformQuery) -> tantivy::Result<PlatformResults> {
     let words = Words::of(&q.text);
-    let Some(strict) = text_query(searcher, fields, &words, Mode::Strict) else { return Ok(PlatformResults::default()) };
-    let mut results = run_platforms(searcher, fields, q, strict)?;
+    let Some(strict) = text_query(searcher, fields, tables, &words, Mode::Strict)? else { return Ok(PlatformResults::default()) };
+    let mut results = run_platforms(searcher, fields, tables, q, strict, RERANK_WINDOW)?;
     let has_long_word = words.folded.iter().any(|w| w.chars().count() >= FUZZY_MIN_CHARS);
     for (mode, applies) in [(Mode::Typos, has_long_word), (Mode::Relaxed, words.folded.len() >= 2)] {
         if results.total >= TOO_FEW || !applies {
             continue;
         }
-        if let Some(wider) = text_query(searcher, fields, &words, mode) {
-            let retry = run_platforms(searcher, fields, q, wider)?;
+        if let Some(wider) = text_query(searcher, fields, tables, &words, mode)? {
+            let retry = run_platforms(searcher, fields, tables, q, wider, RERANK_WINDOW)?;
             if retry.total > results.total {
                 results = PlatformResults { widened: true, ..retry };
             }
@@ -319,52 +300,34 @@ pub fn platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery) -> tan
     Ok(results)
 }
 
-fn run_platforms(searcher: &Searcher, fields: &Fields, q: &PlatformQuery, text: TextQuery) -> tantivy::Result<PlatformResults> {
-    let unfiltered_is_same = q.filter == FacetFilter::default();
-    let filtered = with_filters(text.matching.box_clone(), fields, "platform", Some(&q.filter));
+/// One attempt at a catalogue query; for relevance, the boosts reorder the best `window`
+/// candidates of the first stage.
+fn run_platforms(
+    searcher: &Searcher,
+    fields: &Fields,
+    tables: &DocTables,
+    q: &PlatformQuery,
+    text: TextQuery,
+    window: usize,
+) -> tantivy::Result<PlatformResults> {
     let limit = q.limit.max(1);
-    // For relevance, the cheap ranking picks a window of candidates that the full ranking reorders.
-    let window = if q.sort == SearchSort::Relevance { (q.offset + limit).max(RERANK_WINDOW) } else { limit };
-    let offset = if q.sort == SearchSort::Relevance { 0 } else { q.offset };
-    let facet_collector = FacetCollector { filter: q.filter.clone(), enabled: q.facets };
-    // Without filters the facets are counted in the same pass; with filters they need the
-    // unfiltered matches, so a second pass counts them.
-    let same_pass = FacetCollector { enabled: q.facets && unfiltered_is_same, ..facet_collector.clone() };
-    let top = TopDocs::with_limit(window).and_offset(offset);
-    let (addresses, total, counted): (Vec<(Score, DocAddress)>, usize, [FacetCounts; 4]) = match q.sort {
-        SearchSort::Relevance => searcher.search(&filtered, &(top.order_by_score(), Count, same_pass))?,
-        SearchSort::Name => {
-            let (docs, n, f) = searcher.search(&filtered, &(top.order_by_string_fast_field("name_sort", Order::Asc), Count, same_pass))?;
-            (unscored(docs), n, f)
-        }
-        SearchSort::Newest => {
-            let (docs, n, f) = searcher.search(&filtered, &(top.order_by_fast_field::<i64>("created", Order::Desc), Count, same_pass))?;
-            (unscored(docs), n, f)
-        }
-        SearchSort::Rating => {
-            let (docs, n, f) = searcher.search(&filtered, &(top.order_by_fast_field::<f64>("rating", Order::Desc), Count, same_pass))?;
-            (unscored(docs), n, f)
-        }
-    };
-    let addresses = if q.sort == SearchSort::Relevance {
-        let full = with_filters(text.full, fields, "platform", Some(&q.filter));
-        let candidates: Vec<DocAddress> = addresses.into_iter().map(|(_, a)| a).collect();
-        rerank(searcher, &full, &candidates)?.into_iter().skip(q.offset).take(limit).collect()
+    let wanted = q.offset.saturating_add(limit);
+    let keep = if q.sort == SearchSort::Relevance { wanted.max(window) } else { wanted };
+    let collector = Catalogue { tables, section: "platform", filter: &q.filter, sort: q.sort, keep, facets: q.facets };
+    let found = searcher.search(text.matching.as_ref(), &collector)?;
+    let best: Vec<(Score, DocAddress)> = if q.sort == SearchSort::Relevance {
+        let candidates = found.best.into_iter().map(|(rank, a)| (if let Rank::Number(s) = rank { s as Score } else { 0.0 }, a)).collect();
+        rerank(searcher, &text.boosts, candidates)?
     } else {
-        addresses
+        found.best.into_iter().map(|(_, a)| (0.0, a)).collect()
     };
     let snippets = Snippets::new(searcher, &highlight_query(fields, &q.text), &[fields.summary, fields.body])?;
-    let mut hits = Vec::with_capacity(addresses.len());
-    for (_, address) in addresses {
+    let mut hits = Vec::with_capacity(limit);
+    for (_, address) in best.into_iter().skip(q.offset).take(limit) {
         let doc: TantivyDocument = searcher.doc(address)?;
         hits.push(Hit { id: id_of(fields, &doc), snippet_html: snippets.html(&doc) });
     }
-    let facets = if q.facets && !unfiltered_is_same {
-        searcher.search(&with_filters(text.matching, fields, "platform", None), &facet_collector)?
-    } else {
-        counted
-    };
-    Ok(PlatformResults { total, hits, facets, widened: false })
+    Ok(PlatformResults { total: found.total, hits, facets: found.facets, widened: false })
 }
 
 fn id_of(fields: &Fields, doc: &TantivyDocument) -> i64 {
@@ -408,18 +371,20 @@ impl Snippets {
 }
 
 /// Documents, news and questions matching `text`, best first.
-pub fn texts(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -> tantivy::Result<Vec<TextHit>> {
+pub fn texts(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, text: &str, limit: usize) -> tantivy::Result<Vec<TextHit>> {
     let words = Words::of(text);
-    let Some(TextQuery { full: text_q, .. }) = text_query(searcher, fields, &words, Mode::Strict) else { return Ok(Vec::new()) };
+    let Some(TextQuery { matching, boosts }) = text_query(searcher, fields, tables, &words, Mode::Strict)? else { return Ok(Vec::new()) };
     let mut sections: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for section in ["document", "news", "qa"] {
-        sections.push((Occur::Should, Box::new(TermQuery::new(Term::from_field_text(fields.section, section), IndexRecordOption::Basic))));
+        let term = TermQuery::new(Term::from_field_text(fields.section, section), IndexRecordOption::Basic);
+        sections.push((Occur::Should, Box::new(tantivy::query::ConstScoreQuery::new(Box::new(term), 0.0))));
     }
-    let query = BooleanQuery::new(vec![(Occur::Must, text_q), (Occur::Must, Box::new(BooleanQuery::new(sections)))]);
-    let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+    let query = BooleanQuery::new(vec![(Occur::Must, matching), (Occur::Must, Box::new(BooleanQuery::new(sections)))]);
+    let candidates = searcher.search(&query, &TopDocs::with_limit(limit.max(RERANK_WINDOW)).order_by_score())?;
+    let best = rerank(searcher, &boosts, candidates)?;
     let snippets = Snippets::new(searcher, &highlight_query(fields, text), &[fields.summary, fields.body, fields.name])?;
-    let mut hits = Vec::with_capacity(top.len());
-    for (_, address) in top {
+    let mut hits = Vec::with_capacity(limit);
+    for (_, address) in best.into_iter().take(limit.max(1)) {
         let doc: TantivyDocument = searcher.doc(address)?;
         let section = doc
             .get_first(fields.key)
@@ -461,132 +426,10 @@ pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -
     Ok(out)
 }
 
-/// Counts facet values over the text matches: for each facet, the documents that pass every
-/// filter but that facet's own (so the counts say what choosing another value would give).
-#[derive(Clone)]
-struct FacetCollector {
-    filter: FacetFilter,
-    /// When off, nothing is read or counted.
-    enabled: bool,
-}
-
-const FACET_FIELDS: [&str; 4] = ["kind", "need", "agency", "status"];
-
-struct FacetSegment {
-    columns: Vec<Option<StrColumn>>,
-    /// Per facet: the ordinal of the selected value in this segment (None: no filter; Some(None): value absent).
-    selected: Vec<Option<Option<u64>>>,
-    /// Per facet: a count per term ordinal of the segment's column.
-    counts: Vec<Vec<u64>>,
-    /// Whether any facet filter is set (else every document passes every filter).
-    filtered: bool,
-}
-
-impl Collector for FacetCollector {
-    type Fruit = [FacetCounts; 4];
-    type Child = FacetSegment;
-
-    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<FacetSegment> {
-        if !self.enabled {
-            return Ok(FacetSegment { columns: Vec::new(), selected: Vec::new(), counts: Vec::new(), filtered: false });
-        }
-        let fast = segment.fast_fields();
-        let wanted = [&self.filter.kind, &self.filter.need, &self.filter.agency, &self.filter.status];
-        let mut columns = Vec::new();
-        let mut selected = Vec::new();
-        for (name, value) in FACET_FIELDS.iter().zip(wanted) {
-            let column = fast.str(name)?;
-            let ord = match (value, &column) {
-                (None, _) => None,
-                (Some(v), Some(c)) => Some(c.dictionary().term_ord(v)?),
-                (Some(_), None) => Some(None),
-            };
-            columns.push(column);
-            selected.push(ord);
-        }
-        let counts = columns.iter().map(|c| vec![0u64; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
-        let filtered = selected.iter().any(Option::is_some);
-        Ok(FacetSegment { columns, selected, counts, filtered })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<[FacetCounts; 4]>) -> tantivy::Result<[FacetCounts; 4]> {
-        let mut merged: [HashMap<String, u64>; 4] = Default::default();
-        for fruit in fruits {
-            for (i, counts) in fruit.into_iter().enumerate() {
-                for (value, n) in counts {
-                    *merged[i].entry(value).or_default() += n;
-                }
-            }
-        }
-        Ok(merged.map(|m| {
-            let mut v: Vec<(String, u64)> = m.into_iter().collect();
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            v
-        }))
-    }
-}
-
-impl SegmentCollector for FacetSegment {
-    type Fruit = [FacetCounts; 4];
-
-    fn collect(&mut self, doc: DocId, _: Score) {
-        if self.columns.is_empty() {
-            return;
-        }
-        if !self.filtered {
-            for (column, counts) in self.columns.iter().zip(&mut self.counts) {
-                if let Some(column) = column {
-                    for ord in column.term_ords(doc) {
-                        if let Some(n) = counts.get_mut(ord as usize) {
-                            *n += 1;
-                        }
-                    }
-                }
-            }
-            return;
-        }
-        let mut passes = [true; 4];
-        for (i, (selected, column)) in self.selected.iter().zip(&self.columns).enumerate() {
-            passes[i] = match (selected, column) {
-                (None, _) => true,
-                (Some(Some(ord)), Some(column)) => column.term_ords(doc).any(|o| o == *ord),
-                (Some(_), _) => false,
-            };
-        }
-        for (i, (column, counts)) in self.columns.iter().zip(&mut self.counts).enumerate() {
-            let others_pass = passes.iter().enumerate().all(|(j, p)| j == i || *p);
-            if let (true, Some(column)) = (others_pass, column) {
-                for ord in column.term_ords(doc) {
-                    if let Some(n) = counts.get_mut(ord as usize) {
-                        *n += 1;
-                    }
-                }
-            }
-        }
-    }
-
-    fn harvest(self) -> [FacetCounts; 4] {
-        let mut out: [FacetCounts; 4] = Default::default();
-        for (i, counts) in self.counts.into_iter().enumerate() {
-            let Some(Some(column)) = self.columns.get(i) else { continue };
-            for (ord, n) in counts.into_iter().enumerate().filter(|(_, n)| *n > 0) {
-                let ord = ord as u64;
-                let mut value = String::new();
-                if column.ord_to_str(ord, &mut value).unwrap_or(false) {
-                    out[i].push((value, n));
-                }
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::db::search_source::PlatformSource;
     use tantivy::Index;
@@ -628,7 +471,7 @@ mod tests {
     }
 
     fn ids(s: &Searcher, f: &Fields, q: &PlatformQuery) -> Vec<i64> {
-        platforms(s, f, q).unwrap().hits.iter().map(|h| h.id).collect()
+        platforms(s, f, &Arc::new(DocTables::new(Some(f.all))), q).unwrap().hits.iter().map(|h| h.id).collect()
     }
 
     #[test]
@@ -663,7 +506,7 @@ mod tests {
         let (s, f) =
             searcher(&[platform(1, "Nền tảng blockchain quốc gia", "x", "national", &[]), platform(2, "Bản đồ số", "y", "national", &[])]);
         assert_eq!(ids(&s, &f, &query("blockch")), [1], "prefix of the last word");
-        let typo = platforms(&s, &f, &query("blockchian")).unwrap();
+        let typo = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query("blockchian")).unwrap();
         assert_eq!(typo.hits.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
         assert!(typo.widened);
         assert!(ids(&s, &f, &query("ban dp")).is_empty() || ids(&s, &f, &query("ban dp")) == [2], "short words are not fuzzed");
@@ -678,7 +521,7 @@ mod tests {
         ]);
         let mut q = query("suc khoe");
         q.filter.kind = Some("citizen_serving".into());
-        let r = platforms(&s, &f, &q).unwrap();
+        let r = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &q).unwrap();
         assert_eq!(r.total, 2);
         let kinds: HashMap<_, _> = r.facets[0].iter().cloned().collect();
         assert_eq!(kinds["national"], 1, "the kind facet ignores the kind filter");
@@ -691,7 +534,7 @@ mod tests {
     #[test]
     fn snippets_escape_text_and_mark_matches() {
         let (s, f) = searcher(&[platform(1, "Nền tảng", "<script>x</script> khám sức khỏe", "national", &[])]);
-        let r = platforms(&s, &f, &query("suc khoe")).unwrap();
+        let r = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query("suc khoe")).unwrap();
         let html = &r.hits[0].snippet_html;
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(html.contains("<mark>sức</mark>"), "{html}");
@@ -702,8 +545,138 @@ mod tests {
         let (s, f) = searcher(&[platform(1, "Nền tảng", "x", "national", &[])]);
         let long = "ạ".repeat(10_000);
         for text in ["\"", "title:x", "(((", "AND OR NOT", "*", "~2", "\u{0}", "\u{202e}\u{200f}", long.as_str(), "   "] {
-            assert!(platforms(&s, &f, &query(text)).is_ok(), "{text:?}");
+            assert!(platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query(text)).is_ok(), "{text:?}");
             assert!(suggest(&s, &f, text, 8).is_ok(), "{text:?}");
+        }
+    }
+
+    /// A catalogue like the synthetic one: few subjects, many near-identical platforms, enough
+    /// of them for the segment to get dense columns.
+    fn generated(n: i64) -> Vec<PlatformSource> {
+        const SUBJECTS: [&str; 10] = [
+            "quản lý hồ sơ sức khỏe điện tử",
+            "đặt lịch khám chữa bệnh",
+            "học trực tuyến cho học sinh",
+            "thanh toán hóa đơn điện, nước",
+            "du lịch thông minh",
+            "bản đồ số và địa chỉ số",
+            "giao thông thông minh",
+            "thư viện số",
+            "chữ ký số từ xa",
+            "dịch vụ công trực tuyến",
+        ];
+        const PREFIXES: [&str; 4] = ["Nền tảng", "Hệ thống", "Cổng", "Ứng dụng"];
+        const PLACES: [&str; 5] = ["Hà Nội", "Đà Nẵng", "Cần Thơ", "Huế", "Lào Cai"];
+        const KINDS: [&str; 3] = ["national", "citizen_serving", "sector_shared"];
+        const NEEDS: [&str; 3] = ["suc-khoe", "hoc-tap", "giao-thong"];
+        (1..=n)
+            .map(|i| {
+                let at = |len: usize, step: usize| (i as usize / step) % len;
+                let subject = SUBJECTS[at(SUBJECTS.len(), 1)];
+                let audience = if i % 3 == 0 { " cho người dân" } else { "" };
+                let name = format!("{} {subject}{audience}", PREFIXES[at(PREFIXES.len(), 7)]);
+                let summary = format!("Mô phỏng {subject} tại {}.", PLACES[at(PLACES.len(), 11)]);
+                let mut p = platform(i, &name, &summary, KINDS[at(KINDS.len(), 3)], &[NEEDS[at(NEEDS.len(), 5)]]);
+                p.description = Some(format!("Nền tảng mẫu số {i}, không có thật, phục vụ {} người dùng.", i * 37 % 1000));
+                p
+            })
+            .collect()
+    }
+
+    const GENERATED_QUERIES: [&str; 12] = [
+        "suc khoe",
+        "đặt lịch khám",
+        "hoc truc tuyen",
+        "thanh toan hoa don",
+        "du lich thong minh",
+        "ban do so",
+        "giao thong",
+        "thu vien so",
+        "chu ky so tu xa",
+        "dich vu cong truc tuyen",
+        "nen tang cho nguoi dan",
+        "ha noi thong",
+    ];
+
+    fn hit_ids(r: &PlatformResults) -> Vec<i64> {
+        r.hits.iter().map(|h| h.id).collect()
+    }
+
+    #[test]
+    fn two_stage_ranking_finds_the_same_top_ten_as_scoring_every_match() {
+        let (s, f) = searcher(&generated(9_000));
+        let tables = Arc::new(DocTables::new(Some(f.all)));
+        for text in GENERATED_QUERIES {
+            let q = query(text);
+            let words = Words::of(text);
+            let run = |window| {
+                let text_query = text_query(&s, &f, &tables, &words, Mode::Strict).unwrap().unwrap();
+                run_platforms(&s, &f, &tables, &q, text_query, window).unwrap()
+            };
+            let (windowed, exhaustive) = (run(RERANK_WINDOW), run(usize::MAX / 4));
+            assert!(windowed.total > 0, "{text}");
+            assert_eq!(hit_ids(&windowed), hit_ids(&exhaustive), "{text}: {} matches", windowed.total);
+        }
+    }
+
+    #[test]
+    fn dense_columns_find_count_and_rank_like_posting_lists() {
+        let (s, f) = searcher(&generated(9_000));
+        let dense = Arc::new(DocTables::new(Some(f.all)));
+        let postings = Arc::new(DocTables::new(None));
+        let segment = s.segment_reader(0);
+        assert!(dense.get(segment).unwrap().dense().len() > 5, "frequent words get columns");
+        assert_eq!(postings.get(segment).unwrap().dense().len(), 0);
+        for text in GENERATED_QUERIES.into_iter().chain(["khong co that", "nguoi dung phuc vu", "hoc sinh thong minh"]) {
+            for sort in [SearchSort::Relevance, SearchSort::Name, SearchSort::Newest] {
+                let mut q = query(text);
+                q.sort = sort;
+                q.offset = 5;
+                let (a, b) = (platforms(&s, &f, &dense, &q).unwrap(), platforms(&s, &f, &postings, &q).unwrap());
+                assert_eq!((a.total, hit_ids(&a), &a.facets), (b.total, hit_ids(&b), &b.facets), "{text} {sort:?}");
+                q.filter.need = Some("hoc-tap".into());
+                let (a, b) = (platforms(&s, &f, &dense, &q).unwrap(), platforms(&s, &f, &postings, &q).unwrap());
+                assert_eq!((a.total, hit_ids(&a), &a.facets), (b.total, hit_ids(&b), &b.facets), "{text} {sort:?} need");
+            }
+        }
+    }
+
+    #[test]
+    fn facets_with_many_values_are_counted_like_the_packed_ones() {
+        // 40 need groups (two per platform) and 40 agencies do not fit the 32-bit masks: they are
+        // stored as lists and as one ordinal per document.
+        let rows: Vec<PlatformSource> = (1..=400)
+            .map(|i: i64| {
+                let needs = [format!("nhu-cau-{}", i % 40), format!("nhu-cau-{}", (i * 7 + 3) % 40)];
+                let mut p = platform(i, "Nền tảng chung", "x", ["national", "citizen_serving"][(i % 2) as usize], &[]);
+                p.need_slugs = needs.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+                p.agency_slug = Some(format!("co-quan-{}", i % 40));
+                p
+            })
+            .collect();
+        let (s, f) = searcher(&rows);
+        let mut q = query("nen tang");
+        q.filter.kind = Some("national".into());
+        q.filter.need = Some("nhu-cau-3".into());
+        let r = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &q).unwrap();
+        let passes = |p: &PlatformSource, skip: usize| {
+            (skip == 0 || p.kind == "national") && (skip == 1 || p.need_slugs.iter().any(|n| n == "nhu-cau-3"))
+        };
+        let mut expected: [HashMap<String, u64>; 4] = Default::default();
+        for p in &rows {
+            let values = [vec![p.kind.clone()], p.need_slugs.clone(), p.agency_slug.iter().cloned().collect()];
+            for (i, vs) in values.into_iter().enumerate() {
+                if passes(p, i) {
+                    for v in vs {
+                        *expected[i].entry(v).or_default() += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(r.total, rows.iter().filter(|p| passes(p, usize::MAX)).count());
+        for (i, (counted, expected)) in r.facets.iter().zip(&expected).take(3).enumerate() {
+            let got: HashMap<String, u64> = counted.iter().cloned().collect();
+            assert_eq!(&got, expected, "facet {i}");
         }
     }
 }

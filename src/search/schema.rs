@@ -10,7 +10,7 @@ use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, S
 use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 
 /// Bumped whenever fields or analyzers change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Name of the folding analyzer.
 pub const FOLDED: &str = "vi_folded";
@@ -91,6 +91,12 @@ impl Fields {
         };
         (b.build(), fields)
     }
+}
+
+/// Index settings: small blocks in the document store, so that reading the stored text of one
+/// result (for its snippet) decompresses about 4 kB, not the default 16 kB.
+pub fn settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings { docstore_blocksize: 4_096, ..tantivy::IndexSettings::default() }
 }
 
 /// The folding analyzer (also used to split queries into terms).

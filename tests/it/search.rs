@@ -189,3 +189,42 @@ async fn changes_made_while_an_instance_was_down_are_caught_up_on_start() {
     .await;
     assert!(found.is_ok(), "the reconciliation on start finds the change; found {:?}", search_slugs(&second, "ky lan bien").await);
 }
+
+/// The value of a metric in a Prometheus text page.
+fn metric(page: &str, name: &str) -> u64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+}
+
+#[tokio::test]
+async fn metrics_report_the_index_and_the_results_cache() {
+    let app = TestApp::spawn().await;
+    let (status, before) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(metric(&before, "ndp_search_ready"), 1);
+    let indexed: i64 = sqlx::query_scalar("select count(*) from platforms").fetch_one(&app.pool).await.unwrap();
+    assert!(metric(&before, "ndp_search_documents") >= u64::try_from(indexed).unwrap(), "every platform is indexed");
+    // A commit of the index (the first reconciliation after start may make one) empties the
+    // cache: count over three searches of a query not asked before, during which none happened.
+    let (mut after, mut counted) = (String::new(), false);
+    for q in ["dia+chi+so", "ban+do+so", "hoa+don+dien+tu", "hop+truc+tuyen", "chu+ky+so"] {
+        let (_, before) = app.get("/metrics").await;
+        for _ in 0..3 {
+            assert_eq!(app.get(&format!("/search?q={q}")).await.0, 200);
+        }
+        after = app.get("/metrics").await.1;
+        if metric(&after, "ndp_search_commits_total") != metric(&before, "ndp_search_commits_total") {
+            continue;
+        }
+        let hits = metric(&after, "ndp_search_cache_hits_total") - metric(&before, "ndp_search_cache_hits_total");
+        let misses = metric(&after, "ndp_search_cache_misses_total") - metric(&before, "ndp_search_cache_misses_total");
+        // Each search looks up the platforms and the other sections: the first time both miss.
+        assert_eq!((hits, misses), (4, 2), "{after}");
+        counted = true;
+        break;
+    }
+    assert!(counted, "the index committed during every try");
+    assert!(after.contains("# TYPE ndp_search_cache_hits_total counter"));
+}

@@ -186,6 +186,9 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &Filter, sort: Sort, page: i6
 
 /// Cards of the given platforms, in the order of `ids` (search results).
 pub async fn cards_by_ids(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<PlatformCard>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut qb = QueryBuilder::new(CARD_COLUMNS);
     qb.push(" where p.id = any(").push_bind(ids.to_vec()).push(")");
     let mut cards: Vec<PlatformCard> = qb.build_query_as().fetch_all(db).await?;

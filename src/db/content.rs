@@ -258,6 +258,9 @@ impl TextRef {
 
 /// Titles, slugs and hints of search hits given as (section, id), in one query.
 pub async fn text_refs(db: impl PgExecutor<'_>, keys: &[(String, i64)]) -> sqlx::Result<Vec<TextRef>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
     let sections: Vec<String> = keys.iter().map(|(s, _)| s.clone()).collect();
     let ids: Vec<i64> = keys.iter().map(|(_, id)| *id).collect();
     sqlx::query_as!(

@@ -7,13 +7,17 @@
 //! array read, and the BM25 score is computed from the same frequency and field norm as tantivy's
 //! term scorer, so scores are unchanged. The columns live in the segment tables
 //! (see [`tables`](super::tables)), built when the reader reloads.
+//!
+//! The last word typed matches as the start of a word: [`PrefixQuery`] gathers the documents of
+//! every word it starts (`tu` → `tu`, `tuyen`, `tuoi`, ...) into one bit set, taking the dense
+//! columns' bits a machine word at a time instead of decoding their long posting lists.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use tantivy::fieldnorm::FieldNormReader;
 use tantivy::postings::Postings as _;
-use tantivy::query::{Bm25Weight, EnableScoring, Explanation, Query, Scorer, TermQuery, Weight};
+use tantivy::query::{Bm25Weight, ConstScorer, EnableScoring, Explanation, Query, Scorer, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption, Term};
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED};
 
@@ -23,7 +27,8 @@ use super::tables::DocTables;
 const MIN_SEGMENT_DOCS: u32 = 8_192;
 /// A word is frequent when at least this share of the segment's documents has it (1 / N).
 const FREQUENT_SHARE: u32 = 16;
-/// Memory bound of a segment's columns (bytes); the most frequent words come first.
+/// Memory bound of a segment's columns (bytes, about 1.1 per document and word); the most
+/// frequent words come first.
 const MAX_BYTES: usize = 16 * 1024 * 1024;
 
 /// The dense columns of one segment, by term bytes.
@@ -32,11 +37,102 @@ pub struct DenseColumns {
     columns: HashMap<Vec<u8>, Column>,
 }
 
-/// One word's frequency per document (saturated at 255) and its document frequency.
+/// A set of documents, one bit each: small, walked and sought 64 documents at a time.
+#[derive(Clone)]
+struct Bits {
+    words: Arc<[u64]>,
+    max_doc: DocId,
+    len: u32,
+}
+
+impl Bits {
+    fn new(words: Vec<u64>, max_doc: DocId) -> Self {
+        let len = words.iter().map(|w| w.count_ones()).sum();
+        Self { words: words.into(), max_doc, len }
+    }
+
+    fn contains(&self, doc: DocId) -> bool {
+        self.words.get((doc / 64) as usize).is_some_and(|w| w & (1 << (doc % 64)) != 0)
+    }
+
+    /// The first document at or after `from`, or `TERMINATED`.
+    fn next_from(&self, from: DocId) -> DocId {
+        if from >= self.max_doc {
+            return TERMINATED;
+        }
+        let mut index = (from / 64) as usize;
+        let mut word = self.words.get(index).copied().unwrap_or(0) & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                let doc = index as u64 * 64 + u64::from(word.trailing_zeros());
+                return DocId::try_from(doc).ok().filter(|d| *d < self.max_doc).unwrap_or(TERMINATED);
+            }
+            index += 1;
+            match self.words.get(index) {
+                Some(w) => word = *w,
+                None => return TERMINATED,
+            }
+        }
+    }
+}
+
+/// Walks a [`Bits`].
+struct BitsDocSet {
+    bits: Bits,
+    doc: DocId,
+}
+
+impl BitsDocSet {
+    fn new(bits: Bits) -> Self {
+        let doc = bits.next_from(0);
+        Self { bits, doc }
+    }
+}
+
+impl DocSet for BitsDocSet {
+    fn advance(&mut self) -> DocId {
+        if self.doc != TERMINATED {
+            self.doc = self.bits.next_from(self.doc + 1);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc < target {
+            self.doc = self.bits.next_from(target);
+        }
+        self.doc
+    }
+
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        // One bit answers whether the target is in the set; no search for the next one.
+        if target < self.bits.max_doc && self.bits.contains(target) {
+            self.doc = target;
+            SeekDangerResult::Found
+        } else if target.saturating_add(1) >= self.bits.max_doc {
+            self.doc = TERMINATED;
+            SeekDangerResult::SeekLowerBound(TERMINATED)
+        } else {
+            self.doc = target + 1;
+            SeekDangerResult::SeekLowerBound(target + 1)
+        }
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.bits.len
+    }
+}
+
+/// One frequent word: its documents, and its frequency in each (saturated at 255, read only to
+/// score a match).
 #[derive(Clone)]
 struct Column {
+    docs: Bits,
     freqs: Arc<[u8]>,
-    doc_freq: u32,
 }
 
 impl DenseColumns {
@@ -55,18 +151,21 @@ impl DenseColumns {
             }
         }
         frequent.sort_by_key(|(_, info)| std::cmp::Reverse(info.doc_freq));
-        frequent.truncate(MAX_BYTES / max_doc as usize);
+        frequent.truncate(MAX_BYTES / (max_doc as usize + max_doc as usize / 8));
         let mut columns = HashMap::with_capacity(frequent.len());
         for (key, info) in frequent {
             let mut freqs = vec![0u8; max_doc as usize];
+            let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
             let mut postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
             while postings.doc() != TERMINATED {
-                if let Some(slot) = freqs.get_mut(postings.doc() as usize) {
-                    *slot = u8::try_from(postings.term_freq()).unwrap_or(u8::MAX);
+                let doc = postings.doc();
+                if let (Some(slot), Some(word)) = (freqs.get_mut(doc as usize), bits.get_mut((doc / 64) as usize)) {
+                    *slot = u8::try_from(postings.term_freq()).unwrap_or(u8::MAX).max(1);
+                    *word |= 1 << (doc % 64);
                 }
                 postings.advance();
             }
-            columns.insert(key, Column { freqs: freqs.into(), doc_freq: info.doc_freq });
+            columns.insert(key, Column { docs: Bits::new(bits, max_doc), freqs: freqs.into() });
         }
         Ok(Self { columns })
     }
@@ -79,6 +178,10 @@ impl DenseColumns {
 
     fn get(&self, term: &Term) -> Option<&Column> {
         self.columns.get(term.serialized_value_bytes())
+    }
+
+    fn get_bytes(&self, key: &[u8]) -> Option<&Column> {
+        self.columns.get(key)
     }
 }
 
@@ -135,11 +238,8 @@ impl Weight for WordWeight {
             Some(f) => f,
             None => FieldNormReader::constant(reader.max_doc(), 1),
         };
-        let mut scorer = DenseScorer { column: column.clone(), fieldnorms, bm25: self.bm25.as_ref().map(|w| w.boost_by(boost)), doc: 0 };
-        if scorer.column.freqs.first().is_none_or(|f| *f == 0) {
-            scorer.advance();
-        }
-        Ok(Box::new(scorer))
+        let bm25 = self.bm25.as_ref().map(|w| w.boost_by(boost));
+        Ok(Box::new(DenseScorer { docs: BitsDocSet::new(column.docs.clone()), freqs: column.freqs.clone(), fieldnorms, bm25 }))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -147,65 +247,150 @@ impl Weight for WordWeight {
     }
 }
 
-/// Walks a dense column: the next document is the next non-zero byte.
+/// A word's documents from its dense column, scored like a term query.
 struct DenseScorer {
-    column: Column,
+    docs: BitsDocSet,
+    freqs: Arc<[u8]>,
     fieldnorms: FieldNormReader,
     bm25: Option<Bm25Weight>,
-    doc: DocId,
 }
 
 impl DocSet for DenseScorer {
     fn advance(&mut self) -> DocId {
-        if self.doc == TERMINATED {
-            return TERMINATED;
-        }
-        let from = self.doc as usize + 1;
-        self.doc = match self.column.freqs.get(from..).and_then(|rest| rest.iter().position(|f| *f != 0)) {
-            Some(offset) => DocId::try_from(from + offset).unwrap_or(TERMINATED),
-            None => TERMINATED,
-        };
-        self.doc
+        self.docs.advance()
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        if target >= TERMINATED || target as usize >= self.column.freqs.len() {
-            self.doc = TERMINATED;
-        } else if self.column.freqs.get(target as usize).is_some_and(|f| *f != 0) {
-            self.doc = target;
-        } else {
-            self.doc = target;
-            self.advance();
-        }
-        self.doc
+        self.docs.seek(target)
     }
 
     fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
-        // One read answers whether the target is in the set; no scan for the next one.
-        if target < TERMINATED && self.column.freqs.get(target as usize).is_some_and(|f| *f != 0) {
-            self.doc = target;
-            SeekDangerResult::Found
-        } else if target >= TERMINATED || target as usize + 1 >= self.column.freqs.len() {
-            self.doc = TERMINATED;
-            SeekDangerResult::SeekLowerBound(TERMINATED)
-        } else {
-            self.doc = target + 1;
-            SeekDangerResult::SeekLowerBound(target + 1)
-        }
+        self.docs.seek_danger(target)
     }
 
     fn doc(&self) -> DocId {
-        self.doc
+        self.docs.doc()
     }
 
     fn size_hint(&self) -> u32 {
-        self.column.doc_freq
+        self.docs.size_hint()
     }
 }
 
 impl Scorer for DenseScorer {
     fn score(&mut self) -> Score {
-        let freq = self.column.freqs.get(self.doc as usize).copied().unwrap_or(0);
-        self.bm25.as_ref().map_or(1.0, |w| w.score(self.fieldnorms.fieldnorm_id(self.doc), u32::from(freq)))
+        let doc = self.docs.doc();
+        let freq = self.freqs.get(doc as usize).copied().unwrap_or(0);
+        self.bm25.as_ref().map_or(1.0, |w| w.score(self.fieldnorms.fieldnorm_id(doc), u32::from(freq)))
+    }
+}
+
+/// Every word of a field that starts with `prefix`, as one constant-score clause (like tantivy's
+/// prefix automaton query).
+#[derive(Clone)]
+pub struct PrefixQuery {
+    field: Field,
+    prefix: String,
+    tables: Arc<DocTables>,
+}
+
+impl std::fmt::Debug for PrefixQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrefixQuery").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+impl PrefixQuery {
+    /// The words of `field` that start with `prefix`.
+    pub fn new(field: Field, prefix: &str, tables: Arc<DocTables>) -> Self {
+        Self { field, prefix: prefix.to_owned(), tables }
+    }
+}
+
+impl Query for PrefixQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl PrefixQuery {
+    /// The documents of every word starting with the prefix in one segment.
+    fn docs(&self, reader: &SegmentReader) -> tantivy::Result<Bits> {
+        let table = self.tables.get(reader)?;
+        let inverted = reader.inverted_index(self.field)?;
+        let max_doc = reader.max_doc();
+        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
+        let prefix = self.prefix.as_bytes();
+        let mut stream = inverted.terms().range().ge(prefix).into_stream()?;
+        while stream.advance() && stream.key().starts_with(prefix) {
+            if let Some(column) = table.dense().get_bytes(stream.key()) {
+                for (word, bits) in words.iter_mut().zip(column.docs.words.iter()) {
+                    *word |= bits;
+                }
+                continue;
+            }
+            let mut postings = inverted.read_block_postings_from_terminfo(stream.value(), IndexRecordOption::Basic)?;
+            while !postings.docs().is_empty() {
+                for doc in postings.docs() {
+                    if let Some(word) = words.get_mut((doc / 64) as usize) {
+                        *word |= 1 << (doc % 64);
+                    }
+                }
+                postings.advance();
+            }
+        }
+        Ok(Bits::new(words, max_doc))
+    }
+}
+
+impl Weight for PrefixQuery {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(ConstScorer::new(BitsDocSet::new(self.docs(reader)?), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        if self.docs(reader)?.contains(doc) {
+            Ok(Explanation::new("a word starting with the prefix", 1.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!("document {doc} has no word starting with {}", self.prefix)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::FuzzyTermQuery;
+    use tantivy::{Index, TantivyDocument};
+
+    use super::*;
+
+    /// The prefix query finds what tantivy's prefix automaton finds, with and without dense columns.
+    #[test]
+    fn prefix_query_matches_like_the_prefix_automaton() {
+        let (schema, fields) = super::super::schema::Fields::build();
+        let body = fields.all;
+        let index = Index::create_in_ram(schema);
+        super::super::schema::register(&index);
+        let mut writer = index.writer_with_num_threads(1, 50_000_000).unwrap();
+        let words = ["tu", "tuyen", "tuoi", "tin", "tinh", "so", "song", "soat", "ba", "ban"];
+        for i in 0..10_000usize {
+            let text: Vec<&str> = (0..3).map(|k| words[(i * (k + 3) + k * 7 + i / 13) % words.len()]).collect();
+            let mut doc = TantivyDocument::default();
+            doc.add_text(body, text.join(" "));
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let dense = Arc::new(DocTables::new(Some(body)));
+        assert!(dense.get(searcher.segment_reader(0)).unwrap().dense().len() > 3, "frequent words get columns");
+        for prefix in ["tu", "ti", "tinh", "s", "so", "b", "x", "tuyenx"] {
+            let automaton = FuzzyTermQuery::new_prefix(Term::from_field_text(body, prefix), 0, false);
+            let want = searcher.search(&automaton, &DocSetCollector).unwrap();
+            for tables in [dense.clone(), Arc::new(DocTables::new(None))] {
+                let got = searcher.search(&PrefixQuery::new(body, prefix, tables), &DocSetCollector).unwrap();
+                assert_eq!(got, want, "{prefix}");
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 
 use super::collect::{Catalogue, Rank};
-use super::dense::WordQuery;
+use super::dense::{PrefixQuery, WordQuery};
 use super::rerank::{Boost, rerank};
 use super::schema::{self, Fields};
 use super::tables::DocTables;
@@ -235,7 +235,7 @@ fn text_query(
             (true, false) if only.len() == 1 => Box::new(WordQuery::new(Term::from_field_bytes(fields.all, &only[0]), tables.clone())),
             (true, true) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 1, true)),
             (false, true) => Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
-            (true, false) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false)),
+            (true, false) => Box::new(PrefixQuery::new(fields.all, word, tables.clone())),
             (false, false) => Box::new(WordQuery::new(term.clone(), tables.clone())),
         };
         let automaton = fuzzy || (prefix && only.len() != 1);

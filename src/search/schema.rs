@@ -32,7 +32,7 @@ pub struct Fields {
     pub name: Field,
     /// Name and short name, exact.
     pub name_exact: Field,
-    /// Other names: English name, host agency, enterprises, need groups, document number.
+    /// Other names: English name, host agency, enterprises, need groups, document number (not stored).
     pub aka: Field,
     /// Summary, folded (stored for snippets).
     pub summary: Field,
@@ -77,7 +77,7 @@ impl Fields {
             all: b.add_text_field("all", text_with(FOLDED, IndexRecordOption::WithFreqs)),
             name: b.add_text_field("name", text(FOLDED, true)),
             name_exact: b.add_text_field("name_exact", text(EXACT, false)),
-            aka: b.add_text_field("aka", text(FOLDED, true)),
+            aka: b.add_text_field("aka", text(FOLDED, false)),
             summary: b.add_text_field("summary", text(FOLDED, true)),
             summary_exact: b.add_text_field("summary_exact", text(EXACT, false)),
             body: b.add_text_field("body", text(FOLDED, true)),
@@ -94,9 +94,9 @@ impl Fields {
 }
 
 /// Index settings: small blocks in the document store, so that reading the stored text of one
-/// result (for its snippet) decompresses about 4 kB, not the default 16 kB.
+/// result (for its snippet) decompresses about 2 kB, not the default 16 kB.
 pub fn settings() -> tantivy::IndexSettings {
-    tantivy::IndexSettings { docstore_blocksize: 4_096, ..tantivy::IndexSettings::default() }
+    tantivy::IndexSettings { docstore_blocksize: 2_048, ..tantivy::IndexSettings::default() }
 }
 
 /// The folding analyzer (also used to split queries into terms).

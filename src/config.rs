@@ -38,8 +38,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// `NDP_AUTO_SEED`: seed the reference facts into an empty database on start (default on).
     pub auto_seed: bool,
-    /// `NDP_SEARCH_CACHE`: search results kept in memory until the index changes (0 turns it off).
-    pub search_cache_entries: usize,
+    /// `NDP_SEARCH_CACHE_MB`: memory for search results kept until the index changes (0 turns the
+    /// cache off).
+    pub search_cache_mb: usize,
 }
 
 /// A configuration value that could not be understood.
@@ -77,7 +78,7 @@ impl Config {
             db_max_connections: parse_number(&non_empty, "NDP_DB_MAX_CONNECTIONS", 16)?,
             request_timeout_secs: parse_number(&non_empty, "NDP_REQUEST_TIMEOUT_SECS", 30)?,
             auto_seed: non_empty("NDP_AUTO_SEED").is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no")),
-            search_cache_entries: parse_number(&non_empty, "NDP_SEARCH_CACHE", 2048)?,
+            search_cache_mb: parse_number(&non_empty, "NDP_SEARCH_CACHE_MB", 64)?,
         })
     }
 
@@ -113,7 +114,7 @@ impl fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("auto_seed", &self.auto_seed)
-            .field("search_cache_entries", &self.search_cache_entries)
+            .field("search_cache_mb", &self.search_cache_mb)
             .finish()
     }
 }

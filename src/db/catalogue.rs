@@ -142,7 +142,27 @@ pub struct PlatformCard {
     pub snippet_html: Option<String>,
 }
 
+/// Bytes of some texts, for estimates of memory use.
+pub fn text_bytes(parts: &[Option<&str>]) -> usize {
+    parts.iter().flatten().map(|t| t.len()).sum()
+}
+
 impl PlatformCard {
+    /// About how much memory the card takes (for the search results cache).
+    pub fn approx_bytes(&self) -> usize {
+        let texts = [
+            &self.name_en,
+            &self.short_name,
+            &self.summary,
+            &self.status,
+            &self.recognition,
+            &self.agency_name,
+            &self.agency_slug,
+            &self.snippet_html,
+        ];
+        std::mem::size_of::<Self>() + self.slug.len() + self.name.len() + self.kind.len() + text_bytes(&texts.map(|t| t.as_deref()))
+    }
+
     /// The average stars, one decimal.
     pub fn rating_text(&self) -> String {
         self.rating_average.map(|a| format!("{a:.1}")).unwrap_or_default()
@@ -302,6 +322,17 @@ pub struct Facets {
     pub agency: Vec<FacetValue>,
     /// By lifecycle or recognition status.
     pub status: Vec<FacetValue>,
+}
+
+impl Facets {
+    /// About how much memory the counts take (for the search results cache).
+    pub fn approx_bytes(&self) -> usize {
+        [&self.kind, &self.need, &self.agency, &self.status]
+            .iter()
+            .flat_map(|values| values.iter())
+            .map(|v| std::mem::size_of::<FacetValue>() + v.value.len() + text_bytes(&[v.label.as_deref(), v.label_en.as_deref()]))
+            .sum()
+    }
 }
 
 /// Counts every facet for `filter`.

@@ -245,6 +245,11 @@ pub struct TextRef {
 }
 
 impl TextRef {
+    /// About how much memory the reference takes (for the search results cache).
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.section.len() + self.slug.len() + self.title.len() + self.hint.as_ref().map_or(0, String::len)
+    }
+
     /// The page of the row.
     pub fn url(&self) -> String {
         match self.section.as_str() {

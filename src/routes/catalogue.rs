@@ -191,7 +191,8 @@ pub async fn search_catalogue(
     }
     let found = find_in_index(pool, search, &query).await?;
     if !found.updating {
-        search.remember(key, std::sync::Arc::new(found.clone()));
+        let bytes = found.facets.approx_bytes() + found.platforms.iter().map(PlatformCard::approx_bytes).sum::<usize>();
+        search.remember(key, std::sync::Arc::new(found.clone()), bytes);
     }
     Ok(found)
 }

@@ -87,7 +87,8 @@ pub async fn search(
             .into_iter()
             .filter_map(|h| refs.iter().find(|r| r.section == h.section && r.id == h.id).map(|r| (r.clone(), h.snippet_html)))
             .collect();
-        search.remember(key, std::sync::Arc::new(page.others.clone()));
+        let bytes = page.others.iter().map(|(r, html)| r.approx_bytes() + html.len()).sum();
+        search.remember(key, std::sync::Arc::new(page.others.clone()), bytes);
     }
     Ok(page)
 }

@@ -75,24 +75,32 @@ struct Shared {
     tables: Arc<tables::DocTables>,
 }
 
-/// Results of recent searches, valid for one index generation.
+/// Results of recent searches, valid for one index generation, within a memory budget.
 ///
-/// Two maps of up to half the capacity each: new results go into `recent`; when it is full it
+/// Two maps of up to half the budget each: new results go into `recent`; when it is full it
 /// becomes `older` (the previous `older` is dropped). A hit in `older` moves back into `recent`.
-/// So a result asked for again before half the capacity of new results has arrived stays, one-off
+/// So a result asked for again before half the budget of new results has arrived stays, one-off
 /// queries leave, and memory stays bounded: a cheap approximation of least-recently-used.
 struct ResultCache {
-    capacity: usize,
+    /// Bytes for both maps (each result weighed by its estimated size and its key).
+    budget: usize,
     generation: u64,
-    recent: HashMap<String, Arc<dyn Any + Send + Sync>>,
-    older: HashMap<String, Arc<dyn Any + Send + Sync>>,
+    recent: HashMap<String, Cached>,
+    recent_bytes: usize,
+    older: HashMap<String, Cached>,
     hits: u64,
     misses: u64,
 }
 
+#[derive(Clone)]
+struct Cached {
+    value: Arc<dyn Any + Send + Sync>,
+    bytes: usize,
+}
+
 impl ResultCache {
-    fn new(capacity: usize) -> Self {
-        Self { capacity, generation: 0, recent: HashMap::new(), older: HashMap::new(), hits: 0, misses: 0 }
+    fn new(budget: usize) -> Self {
+        Self { budget, generation: 0, recent: HashMap::new(), recent_bytes: 0, older: HashMap::new(), hits: 0, misses: 0 }
     }
 
     /// Drops everything of an older index generation.
@@ -100,6 +108,7 @@ impl ResultCache {
         if self.generation != generation {
             self.recent.clear();
             self.older.clear();
+            self.recent_bytes = 0;
             self.generation = generation;
         }
     }
@@ -107,9 +116,10 @@ impl ResultCache {
     fn get(&mut self, generation: u64, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
         self.align(generation);
         let found = match self.recent.get(key) {
-            Some(value) => Some(value.clone()),
-            None => self.older.remove_entry(key).map(|(key, value)| {
-                self.insert(key, value.clone());
+            Some(cached) => Some(cached.value.clone()),
+            None => self.older.remove_entry(key).map(|(key, cached)| {
+                let value = cached.value.clone();
+                self.insert(key, cached);
                 value
             }),
         };
@@ -121,14 +131,21 @@ impl ResultCache {
         found
     }
 
-    fn insert(&mut self, key: String, value: Arc<dyn Any + Send + Sync>) {
-        if self.capacity == 0 {
+    fn insert(&mut self, key: String, cached: Cached) {
+        let half = self.budget / 2;
+        let bytes = cached.bytes.saturating_add(key.len());
+        if bytes > half {
             return;
         }
-        if self.recent.len() >= self.capacity.div_ceil(2) {
-            self.older = std::mem::take(&mut self.recent);
+        if let Some(old) = self.recent.remove(&key) {
+            self.recent_bytes -= old.bytes.saturating_add(key.len()).min(self.recent_bytes);
         }
-        self.recent.insert(key, value);
+        if self.recent_bytes + bytes > half {
+            self.older = std::mem::take(&mut self.recent);
+            self.recent_bytes = 0;
+        }
+        self.recent_bytes += bytes;
+        self.recent.insert(key, cached);
     }
 }
 
@@ -140,11 +157,11 @@ struct Live {
 impl Search {
     /// Starts the search service for the index under `data_dir`: opens or rebuilds the index in
     /// the background and keeps it current from the database's notifications.
-    /// `cache_entries` bounds the results kept until the index changes (0: none).
-    pub fn start(pool: PgPool, data_dir: &Path, cache_entries: usize) -> Self {
+    /// `cache_bytes` bounds the memory of the results kept until the index changes (0: none).
+    pub fn start(pool: PgPool, data_dir: &Path, cache_bytes: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (_, fields) = Fields::build();
-        let cache = ResultCache::new(cache_entries);
+        let cache = ResultCache::new(cache_bytes);
         let tables = Arc::new(tables::DocTables::new(Some(fields.all)));
         let shared = Shared {
             fields,
@@ -180,19 +197,19 @@ impl Search {
     pub fn cached<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
         let generation = self.shared.generation.load(Ordering::Acquire);
         let mut cache = self.shared.cache.lock().ok()?;
-        if cache.capacity == 0 {
+        if cache.budget == 0 {
             return None;
         }
         cache.get(generation, key).and_then(|v| v.downcast::<T>().ok())
     }
 
-    /// Keeps a result until the index changes (or until it is among the least recently used
-    /// when the cache is full): bounded, and never stale.
-    pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>) {
+    /// Keeps a result of about `bytes` until the index changes (or until it is among the least
+    /// recently used when the cache is full): bounded, and never stale.
+    pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>, bytes: usize) {
         let generation = self.shared.generation.load(Ordering::Acquire);
         let Ok(mut cache) = self.shared.cache.lock() else { return };
         cache.align(generation);
-        cache.insert(key, value);
+        cache.insert(key, Cached { value, bytes });
     }
 
     /// Lookups answered from the results cache, and those that were not, since the start.
@@ -267,13 +284,14 @@ pub fn index_dir(data_dir: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn value(n: u32) -> Arc<dyn Any + Send + Sync> {
-        Arc::new(n)
+    fn value(n: u32) -> Cached {
+        Cached { value: Arc::new(n), bytes: 100 }
     }
 
     #[test]
     fn results_asked_for_again_stay_while_one_off_queries_leave() {
-        let mut cache = ResultCache::new(8);
+        // Room for about eight results.
+        let mut cache = ResultCache::new(8 * 110);
         cache.insert("popular".into(), value(0));
         for n in 0..100 {
             cache.insert(format!("once {n}"), value(n));
@@ -281,14 +299,15 @@ mod tests {
                 assert!(cache.get(0, "popular").is_some(), "after {n} one-off queries");
             }
             assert!(cache.recent.len() + cache.older.len() <= 8, "bounded");
+            assert!(cache.recent_bytes <= cache.budget / 2);
         }
         assert!(cache.get(0, "once 0").is_none(), "an old one-off query is gone");
         assert!(cache.get(0, "once 99").is_some());
     }
 
     #[test]
-    fn a_new_index_generation_empties_the_cache_and_capacity_zero_keeps_nothing() {
-        let mut cache = ResultCache::new(8);
+    fn a_new_index_generation_empties_the_cache_and_a_zero_budget_keeps_nothing() {
+        let mut cache = ResultCache::new(1000);
         cache.insert("q".into(), value(1));
         assert!(cache.get(0, "q").is_some());
         assert!(cache.get(1, "q").is_none(), "the index changed");
@@ -296,5 +315,8 @@ mod tests {
         none.insert("q".into(), value(1));
         assert!(none.get(0, "q").is_none());
         assert_eq!((cache.hits, cache.misses), (1, 1));
+        let mut small = ResultCache::new(150);
+        small.insert("big".into(), value(2));
+        assert!(small.get(0, "big").is_none(), "a result larger than half the budget is not kept");
     }
 }

@@ -109,6 +109,9 @@ function init(args)
       paths[#paths + 1] = "/search?q=" .. encode(q)
     end
   end
+  if wrk.thread:get("id") == 1 then
+    io.write(string.format("  %d distinct queries, Zipf exponent %.2f\n", #paths, s))
+  end
   local total = 0
   for rank = 1, #paths do
     total = total + 1 / rank ^ s

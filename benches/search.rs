@@ -233,7 +233,10 @@ fn bench(c: &mut Criterion) {
             }
         }
         if std::env::var("NDP_BENCH_DETAIL").is_ok() {
-            for q in QUERIES {
+            // `NDP_BENCH_DETAIL=a,b,c` times those queries instead of the mix.
+            let listed = std::env::var("NDP_BENCH_DETAIL").unwrap_or_default();
+            let queries: Vec<&str> = if listed.contains(',') { listed.split(',').collect() } else { QUERIES.to_vec() };
+            for q in queries {
                 let time = |facets: bool| {
                     let mut samples = Vec::new();
                     for _ in 0..30 {

@@ -1,5 +1,7 @@
 //! The catalogue (`/platforms`) and the platform page (`/platforms/{slug}`).
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
@@ -107,7 +109,8 @@ pub async fn list_platforms(
             tokio::try_join!(catalogue::list(&pool, &filter, sort, page), catalogue::facets(&pool, &filter))?;
         Found { platforms, total, facets, updating: false, widened: false }
     } else {
-        search_catalogue(&pool, &search, &q, &filter, sort, page, Shape::Catalogue).await?
+        // A copy: the ratings are attached per request, not cached.
+        Found::clone(&*search_catalogue(&pool, &search, &q, &filter, sort, page, Shape::Catalogue).await?)
     };
     catalogue::attach_ratings(&pool, &mut found.platforms).await?;
     Ok(CataloguePage {
@@ -143,6 +146,13 @@ pub struct Found {
     pub widened: bool,
 }
 
+impl Found {
+    /// No results (a search without words).
+    pub fn empty() -> Self {
+        Self { platforms: Vec::new(), total: 0, facets: Facets::default(), updating: false, widened: false }
+    }
+}
+
 /// What a catalogue search returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
@@ -155,7 +165,8 @@ pub enum Shape {
 /// Platforms the site-wide search shows before linking to the catalogue.
 pub const OVERVIEW_SIZE: i64 = 10;
 
-/// Runs a catalogue query through the search index and loads the cards of the page.
+/// Runs a catalogue query through the search index and loads the cards of the page (shared
+/// with the results cache, so a cached page is not copied).
 pub async fn search_catalogue(
     pool: &PgPool,
     search: &Search,
@@ -164,7 +175,7 @@ pub async fn search_catalogue(
     sort: Sort,
     page: i64,
     shape: Shape,
-) -> AppResult<Found> {
+) -> AppResult<Arc<Found>> {
     let with_facets = shape == Shape::Catalogue;
     let page_size = if with_facets { PAGE_SIZE } else { OVERVIEW_SIZE };
     let query = PlatformQuery {
@@ -187,12 +198,12 @@ pub async fn search_catalogue(
     };
     let key = format!("catalogue\u{1f}{q}\u{1f}{:?}\u{1f}{:?}\u{1f}{page}\u{1f}{with_facets}", query.filter, query.sort);
     if let Some(found) = search.cached::<Found>(&key) {
-        return Ok(Found::clone(&found));
+        return Ok(found);
     }
-    let found = find_in_index(pool, search, &query).await?;
+    let found = Arc::new(find_in_index(pool, search, &query).await?);
     if !found.updating {
         let bytes = found.facets.approx_bytes() + found.platforms.iter().map(PlatformCard::approx_bytes).sum::<usize>();
-        search.remember(key, std::sync::Arc::new(found.clone()), bytes);
+        search.remember(key, found.clone(), bytes);
     }
     Ok(found)
 }

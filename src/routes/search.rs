@@ -1,6 +1,8 @@
 //! Site-wide search (`/search`): platforms first, then documents, news and Q&A; type-ahead
 //! suggestions (`/search/suggest`); and the plain-words account of ranking (`/search/about`).
 
+use std::sync::Arc;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Json;
@@ -10,7 +12,7 @@ use sqlx::PgPool;
 
 use super::catalogue::{Found, Shape, search_catalogue};
 use super::view::clean_query;
-use crate::db::catalogue::{self, Filter, PlatformCard, Sort};
+use crate::db::catalogue::{self, Filter, Sort};
 use crate::db::content::{self, TextRef};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Layout, PageCtx};
@@ -33,11 +35,10 @@ pub struct SearchPage {
     layout: Layout,
     q: String,
     q_truncated: bool,
-    platforms: Vec<PlatformCard>,
-    platform_total: i64,
-    others: Vec<(TextRef, String)>,
-    updating: bool,
-    widened: bool,
+    /// The platforms found, shared with the results cache.
+    found: Arc<Found>,
+    /// Documents, news and questions found, shared with the results cache.
+    others: Arc<Vec<(TextRef, String)>>,
 }
 
 impl SearchPage {
@@ -58,37 +59,24 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> AppResult<SearchPage> {
     let (q, q_truncated) = clean_query(params.q.as_deref());
-    let mut page = SearchPage {
-        layout,
-        q,
-        q_truncated,
-        platforms: Vec::new(),
-        platform_total: 0,
-        others: Vec::new(),
-        updating: false,
-        widened: false,
-    };
+    let mut page = SearchPage { layout, q, q_truncated, found: Arc::new(Found::empty()), others: Arc::default() };
     if !catalogue::has_words(&page.q) {
         return Ok(page);
     }
     let filter = Filter::default();
-    let Found { platforms, total, updating, widened, .. } =
-        search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, Shape::Overview).await?;
-    page.platforms = platforms;
-    page.platform_total = total;
-    page.updating = updating;
-    page.widened = widened;
+    page.found = search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, Shape::Overview).await?;
     let key = format!("texts\u{1f}{}", page.q);
     if let Some(others) = search.cached::<Vec<(TextRef, String)>>(&key) {
-        page.others = others.as_ref().clone();
+        page.others = others;
     } else if let Outcome::Ready(hits) = search.texts(&page.q, OTHER_HITS).map_err(|e| AppError::Internal(e.into()))? {
         let refs = content::text_refs(&pool, &hits.iter().map(|h| (h.section.clone(), h.id)).collect::<Vec<_>>()).await?;
-        page.others = hits
+        let others: Vec<(TextRef, String)> = hits
             .into_iter()
             .filter_map(|h| refs.iter().find(|r| r.section == h.section && r.id == h.id).map(|r| (r.clone(), h.snippet_html)))
             .collect();
-        let bytes = page.others.iter().map(|(r, html)| r.approx_bytes() + html.len()).sum();
-        search.remember(key, std::sync::Arc::new(page.others.clone()), bytes);
+        let bytes = others.iter().map(|(r, html)| r.approx_bytes() + html.len()).sum();
+        page.others = Arc::new(others);
+        search.remember(key, page.others.clone(), bytes);
     }
     Ok(page)
 }

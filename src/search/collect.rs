@@ -137,10 +137,47 @@ impl Collector for Catalogue<'_> {
     }
 }
 
-impl SegmentCollector for CatalogueSegment {
-    type Fruit = Found;
+impl CatalogueSegment {
+    /// The segment's table.
+    pub fn table(&self) -> &Arc<SegmentTable> {
+        &self.table
+    }
 
-    fn collect(&mut self, doc: DocId, score: Score) {
+    /// The index of the section searched in the segment's table (`None`: no document is in it).
+    pub fn section(&self) -> Option<usize> {
+        self.section
+    }
+
+    /// Whether every document of the section counts only towards the total: no filter, no facets.
+    pub fn counts_only_the_total(&self) -> bool {
+        !self.facets && self.selected.iter().all(Option::is_none)
+    }
+
+    /// Adds documents known to pass (see [`Self::counts_only_the_total`]) to the total.
+    pub fn add_to_total(&mut self, n: usize) {
+        self.total += n;
+    }
+
+    /// Counts a document known to pass (see [`Self::counts_only_the_total`]) and offers it for the
+    /// best with its score.
+    pub fn offer(&mut self, doc: DocId, score: Score) {
+        self.total += 1;
+        self.best.push(f64::from(score), doc);
+    }
+
+    /// The score a document must beat to be kept among the best (for relevance): none until the
+    /// buffer of the best was first cut back.
+    pub fn threshold(&self) -> Option<f64> {
+        self.best.threshold
+    }
+
+    /// Counts a document in the total and the facets without offering it for the best: for
+    /// documents whose score is known not to beat [`Self::threshold`].
+    pub fn count(&mut self, doc: DocId) {
+        self.visit(doc, None);
+    }
+
+    fn visit(&mut self, doc: DocId, score: Option<Score>) {
         let table = &*self.table;
         let Some(section) = self.section else { return };
         if !table.in_section(doc, section) {
@@ -157,13 +194,16 @@ impl SegmentCollector for CatalogueSegment {
         }
         if fails == 0 {
             self.total += 1;
-            let key = match self.sort {
-                SearchSort::Relevance => f64::from(score),
-                SearchSort::Rating => table.rating(doc),
-                SearchSort::Newest => table.created(doc) as f64,
-                SearchSort::Name => -f64::from(table.name_rank(doc)),
+            let key = match (self.sort, score) {
+                (SearchSort::Relevance, Some(score)) => Some(f64::from(score)),
+                (SearchSort::Relevance, None) => None,
+                (SearchSort::Rating, _) => Some(table.rating(doc)),
+                (SearchSort::Newest, _) => Some(table.created(doc) as f64),
+                (SearchSort::Name, _) => Some(-f64::from(table.name_rank(doc))),
             };
-            self.best.push(key, doc);
+            if let Some(key) = key {
+                self.best.push(key, doc);
+            }
         }
         if self.facets {
             // Each facet counts the documents that pass every filter but its own. Packed facets
@@ -188,6 +228,14 @@ impl SegmentCollector for CatalogueSegment {
                 set &= set - 1;
             }
         }
+    }
+}
+
+impl SegmentCollector for CatalogueSegment {
+    type Fruit = Found;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.visit(doc, Some(score));
     }
 
     fn harvest(mut self) -> Found {

@@ -39,7 +39,7 @@ pub struct DenseColumns {
 
 /// A set of documents, one bit each: small, walked and sought 64 documents at a time.
 #[derive(Clone)]
-struct Bits {
+pub struct Bits {
     words: Arc<[u64]>,
     max_doc: DocId,
     len: u32,
@@ -53,6 +53,11 @@ impl Bits {
 
     fn contains(&self, doc: DocId) -> bool {
         self.words.get((doc / 64) as usize).is_some_and(|w| w & (1 << (doc % 64)) != 0)
+    }
+
+    /// The set's words: bit `d % 64` of word `d / 64` stands for document `d`.
+    pub fn words(&self) -> &[u64] {
+        &self.words
     }
 
     /// The first document at or after `from`, or `TERMINATED`.
@@ -127,12 +132,33 @@ impl DocSet for BitsDocSet {
     }
 }
 
-/// One frequent word: its documents, and its frequency in each (saturated at 255, read only to
-/// score a match).
+/// One frequent word: its documents, its frequency in each (saturated at 255, read only to
+/// score a match), and per block of 64 documents the largest frequency and the smallest field norm
+/// id among the documents that have it (a bound on the word's BM25 score in the block).
 #[derive(Clone)]
-struct Column {
+pub struct Column {
     docs: Bits,
     freqs: Arc<[u8]>,
+    bounds: Arc<[(u8, u8)]>,
+}
+
+impl Column {
+    /// The word's documents.
+    pub fn docs(&self) -> &Bits {
+        &self.docs
+    }
+
+    /// The word's frequency in `doc` (0 when absent).
+    pub fn freq(&self, doc: DocId) -> u8 {
+        self.freqs.get(doc as usize).copied().unwrap_or(0)
+    }
+
+    /// The largest BM25 score `weight` gives the word in block `block` (documents
+    /// `64 * block .. 64 * block + 64`): the score grows with the frequency and falls with the
+    /// field norm, so the block's largest frequency at its smallest norm bounds every document's.
+    pub fn block_bound(&self, block: usize, weight: &Bm25Weight) -> Score {
+        self.bounds.get(block).map_or(0.0, |(freq, norm)| if *freq == 0 { 0.0 } else { weight.score(*norm, u32::from(*freq)) })
+    }
 }
 
 impl DenseColumns {
@@ -152,20 +178,27 @@ impl DenseColumns {
         }
         frequent.sort_by_key(|(_, info)| std::cmp::Reverse(info.doc_freq));
         frequent.truncate(MAX_BYTES / (max_doc as usize + max_doc as usize / 8));
+        let fieldnorms = match segment.fieldnorms_readers().get_field(field)? {
+            Some(reader) => reader,
+            None => FieldNormReader::constant(max_doc, 1),
+        };
         let mut columns = HashMap::with_capacity(frequent.len());
         for (key, info) in frequent {
-            let mut freqs = vec![0u8; max_doc as usize];
-            let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
+            let blocks = (max_doc as usize).div_ceil(64);
+            let (mut freqs, mut bits, mut bounds) = (vec![0u8; max_doc as usize], vec![0u64; blocks], vec![(0u8, u8::MAX); blocks]);
             let mut postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
             while postings.doc() != TERMINATED {
                 let doc = postings.doc();
-                if let (Some(slot), Some(word)) = (freqs.get_mut(doc as usize), bits.get_mut((doc / 64) as usize)) {
-                    *slot = u8::try_from(postings.term_freq()).unwrap_or(u8::MAX).max(1);
+                let block = (doc / 64) as usize;
+                if let (Some(slot), Some(word), Some(bound)) = (freqs.get_mut(doc as usize), bits.get_mut(block), bounds.get_mut(block)) {
+                    let freq = u8::try_from(postings.term_freq()).unwrap_or(u8::MAX).max(1);
+                    *slot = freq;
                     *word |= 1 << (doc % 64);
+                    *bound = (bound.0.max(freq), bound.1.min(fieldnorms.fieldnorm_id(doc)));
                 }
                 postings.advance();
             }
-            columns.insert(key, Column { docs: Bits::new(bits, max_doc), freqs: freqs.into() });
+            columns.insert(key, Column { docs: Bits::new(bits, max_doc), freqs: freqs.into(), bounds: bounds.into() });
         }
         Ok(Self { columns })
     }
@@ -176,7 +209,8 @@ impl DenseColumns {
         self.columns.len()
     }
 
-    fn get(&self, term: &Term) -> Option<&Column> {
+    /// The column of `term`, if it is frequent in the segment.
+    pub fn get(&self, term: &Term) -> Option<&Column> {
         self.columns.get(term.serialized_value_bytes())
     }
 
@@ -315,7 +349,7 @@ impl Query for PrefixQuery {
 
 impl PrefixQuery {
     /// The documents of every word starting with the prefix in one segment.
-    fn docs(&self, reader: &SegmentReader) -> tantivy::Result<Bits> {
+    pub fn docs(&self, reader: &SegmentReader) -> tantivy::Result<Bits> {
         let table = self.tables.get(reader)?;
         let inverted = reader.inverted_index(self.field)?;
         let max_doc = reader.max_doc();

@@ -10,6 +10,7 @@
 mod collect;
 mod dense;
 mod documents;
+mod fast;
 mod indexer;
 mod query;
 mod rerank;
@@ -90,6 +91,9 @@ struct ResultCache {
     older: HashMap<String, Cached>,
     hits: u64,
     misses: u64,
+    /// Maps left behind, freed by the caller once the lock is released: freeing thousands of
+    /// results takes milliseconds, and every search would wait for it.
+    garbage: Vec<HashMap<String, Cached>>,
 }
 
 #[derive(Clone)]
@@ -100,14 +104,23 @@ struct Cached {
 
 impl ResultCache {
     fn new(budget: usize) -> Self {
-        Self { budget, generation: 0, recent: HashMap::new(), recent_bytes: 0, older: HashMap::new(), hits: 0, misses: 0 }
+        Self {
+            budget,
+            generation: 0,
+            recent: HashMap::new(),
+            recent_bytes: 0,
+            older: HashMap::new(),
+            hits: 0,
+            misses: 0,
+            garbage: Vec::new(),
+        }
     }
 
     /// Drops everything of an older index generation.
     fn align(&mut self, generation: u64) {
         if self.generation != generation {
-            self.recent.clear();
-            self.older.clear();
+            self.garbage.push(std::mem::take(&mut self.recent));
+            self.garbage.push(std::mem::take(&mut self.older));
             self.recent_bytes = 0;
             self.generation = generation;
         }
@@ -141,7 +154,8 @@ impl ResultCache {
             self.recent_bytes -= old.bytes.saturating_add(key.len()).min(self.recent_bytes);
         }
         if self.recent_bytes + bytes > half {
-            self.older = std::mem::take(&mut self.recent);
+            let older = std::mem::replace(&mut self.older, std::mem::take(&mut self.recent));
+            self.garbage.push(older);
             self.recent_bytes = 0;
         }
         self.recent_bytes += bytes;
@@ -196,20 +210,28 @@ impl Search {
     /// A result cached under `key` for the current index generation.
     pub fn cached<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
         let generation = self.shared.generation.load(Ordering::Acquire);
-        let mut cache = self.shared.cache.lock().ok()?;
-        if cache.budget == 0 {
-            return None;
-        }
-        cache.get(generation, key).and_then(|v| v.downcast::<T>().ok())
+        let (found, garbage) = {
+            let mut cache = self.shared.cache.lock().ok()?;
+            if cache.budget == 0 {
+                return None;
+            }
+            (cache.get(generation, key), std::mem::take(&mut cache.garbage))
+        };
+        dispose(garbage);
+        found.and_then(|v| v.downcast::<T>().ok())
     }
 
     /// Keeps a result of about `bytes` until the index changes (or until it is among the least
     /// recently used when the cache is full): bounded, and never stale.
     pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>, bytes: usize) {
         let generation = self.shared.generation.load(Ordering::Acquire);
-        let Ok(mut cache) = self.shared.cache.lock() else { return };
-        cache.align(generation);
-        cache.insert(key, Cached { value, bytes });
+        let garbage = {
+            let Ok(mut cache) = self.shared.cache.lock() else { return };
+            cache.align(generation);
+            cache.insert(key, Cached { value, bytes });
+            std::mem::take(&mut cache.garbage)
+        };
+        dispose(garbage);
     }
 
     /// Lookups answered from the results cache, and those that were not, since the start.
@@ -272,6 +294,18 @@ impl Search {
             Some(live) => Ok(Outcome::Ready(query::suggest(&live.reader.searcher(), &self.shared.fields, text, limit)?)),
             None => Ok(Outcome::Updating),
         }
+    }
+}
+
+/// Frees maps the cache left behind, on a blocking thread when there is much to free, so that the
+/// request at hand does not wait either.
+fn dispose(garbage: Vec<HashMap<String, Cached>>) {
+    let entries: usize = garbage.iter().map(HashMap::len).sum();
+    if entries < 64 {
+        return;
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn_blocking(move || drop(garbage));
     }
 }
 

@@ -9,14 +9,15 @@
 
 use std::sync::Arc;
 
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::collector::{Collector as _, SegmentCollector as _, TopDocs};
+use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value as _};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 
-use super::collect::{Catalogue, Rank};
+use super::collect::{Catalogue, Found, Rank};
 use super::dense::{PrefixQuery, WordQuery};
+use super::fast::{self, Part};
 use super::rerank::{Boost, rerank};
 use super::schema::{self, Fields};
 use super::tables::DocTables;
@@ -187,6 +188,8 @@ fn discriminative(searcher: &Searcher, term: &Term) -> bool {
 struct TextQuery {
     matching: Box<dyn Query>,
     boosts: Vec<Boost>,
+    /// Every word required as it is (no typo allowed): what the fast first pass reads.
+    parts: Option<Vec<Part>>,
 }
 
 /// Candidates of the cheap ranking that the full ranking reorders.
@@ -223,6 +226,7 @@ fn text_query(
     let last = words.folded.len() - 1;
     let mut required: Vec<Box<dyn Query>> = Vec::new();
     let mut boosts: Vec<Boost> = Vec::new();
+    let mut parts = (mode == Mode::Strict).then(Vec::new);
     for (i, word) in words.folded.iter().enumerate() {
         let term = Term::from_field_text(fields.all, word);
         let prefix = i == last && words.last_is_prefix;
@@ -231,13 +235,29 @@ fn text_query(
         let only = if prefix && !fuzzy { expansions(searcher, fields.all, word, 2)? } else { Vec::new() };
         // A prefix or typo match is a constant-score automaton query (a bit set, cheap to
         // intersect); the word's own BM25 score is added to the best candidates as a boost.
-        let clause: Box<dyn Query> = match (prefix, fuzzy) {
-            (true, false) if only.len() == 1 => Box::new(WordQuery::new(Term::from_field_bytes(fields.all, &only[0]), tables.clone())),
-            (true, true) => Box::new(FuzzyTermQuery::new_prefix(term.clone(), 1, true)),
-            (false, true) => Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
-            (true, false) => Box::new(PrefixQuery::new(fields.all, word, tables.clone())),
-            (false, false) => Box::new(WordQuery::new(term.clone(), tables.clone())),
+        let whole = |term: Term| -> tantivy::Result<(Box<dyn Query>, Part)> {
+            let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(&term))?;
+            Ok((Box::new(WordQuery::new(term.clone(), tables.clone())), Part::Word(term, weight)))
         };
+        let (clause, part): (Box<dyn Query>, Option<Part>) = match (prefix, fuzzy) {
+            (true, false) if only.len() == 1 => {
+                let (clause, part) = whole(Term::from_field_bytes(fields.all, &only[0]))?;
+                (clause, Some(part))
+            }
+            (true, true) => (Box::new(FuzzyTermQuery::new_prefix(term.clone(), 1, true)), None),
+            (false, true) => (Box::new(FuzzyTermQuery::new(term.clone(), 1, true)), None),
+            (true, false) => {
+                let query = PrefixQuery::new(fields.all, word, tables.clone());
+                (Box::new(query.clone()), Some(Part::Prefix(query)))
+            }
+            (false, false) => {
+                let (clause, part) = whole(term.clone())?;
+                (clause, Some(part))
+            }
+        };
+        if let (Some(list), Some(part)) = (parts.as_mut(), part) {
+            list.push(part);
+        }
         let automaton = fuzzy || (prefix && only.len() != 1);
         if automaton && discriminative(searcher, &term) {
             boosts.push(Boost::term(term, 1.0));
@@ -265,7 +285,37 @@ fn text_query(
             boosts.push(Boost::phrase(terms, boost));
         }
     }
-    Ok(Some(TextQuery { matching, boosts }))
+    Ok(Some(TextQuery { matching, boosts, parts }))
+}
+
+/// The first pass, segment by segment: the fast path where every word is a bit set in the
+/// segment, tantivy's intersection of `matching` elsewhere.
+fn first_pass(searcher: &Searcher, matching: &dyn Query, collector: &Catalogue<'_>, parts: &[Part]) -> tantivy::Result<Found> {
+    let scoring = collector.requires_scoring();
+    let enable = if scoring { EnableScoring::enabled_from_searcher(searcher) } else { EnableScoring::disabled_from_searcher(searcher) };
+    let weight = matching.weight(enable)?;
+    let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
+    for (ord, reader) in searcher.segment_readers().iter().enumerate() {
+        let mut child = collector.for_segment(u32::try_from(ord).unwrap_or(u32::MAX), reader)?;
+        if !fast::collect(reader, parts, collector.sort, &mut child)? {
+            let alive = reader.alive_bitset();
+            if scoring {
+                weight.for_each(reader, &mut |doc, score| {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        child.collect(doc, score);
+                    }
+                })?;
+            } else {
+                weight.for_each_no_score(reader, &mut |docs| {
+                    for doc in docs.iter().copied().filter(|d| alive.is_none_or(|a| a.is_alive(*d))) {
+                        child.collect(doc, 0.0);
+                    }
+                })?;
+            }
+        }
+        fruits.push(child.harvest());
+    }
+    collector.merge_fruits(fruits)
 }
 
 /// A query never run, only read by the snippet generators: the typed words in the text fields.
@@ -314,7 +364,10 @@ fn run_platforms(
     let wanted = q.offset.saturating_add(limit);
     let keep = if q.sort == SearchSort::Relevance { wanted.max(window) } else { wanted };
     let collector = Catalogue { tables, section: "platform", filter: &q.filter, sort: q.sort, keep, facets: q.facets };
-    let found = searcher.search(text.matching.as_ref(), &collector)?;
+    let found = match &text.parts {
+        Some(parts) => first_pass(searcher, text.matching.as_ref(), &collector, parts)?,
+        None => searcher.search(text.matching.as_ref(), &collector)?,
+    };
     let best: Vec<(Score, DocAddress)> = if q.sort == SearchSort::Relevance {
         let candidates = found.best.into_iter().map(|(rank, a)| (if let Rank::Number(s) = rank { s as Score } else { 0.0 }, a)).collect();
         rerank(searcher, &text.boosts, candidates)?
@@ -373,7 +426,9 @@ impl Snippets {
 /// Documents, news and questions matching `text`, best first.
 pub fn texts(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, text: &str, limit: usize) -> tantivy::Result<Vec<TextHit>> {
     let words = Words::of(text);
-    let Some(TextQuery { matching, boosts }) = text_query(searcher, fields, tables, &words, Mode::Strict)? else { return Ok(Vec::new()) };
+    let Some(TextQuery { matching, boosts, .. }) = text_query(searcher, fields, tables, &words, Mode::Strict)? else {
+        return Ok(Vec::new());
+    };
     let mut sections: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for section in ["document", "news", "qa"] {
         let term = TermQuery::new(Term::from_field_text(fields.section, section), IndexRecordOption::Basic);
@@ -677,6 +732,49 @@ mod tests {
         for (i, (counted, expected)) in r.facets.iter().zip(&expected).take(3).enumerate() {
             let got: HashMap<String, u64> = counted.iter().cloned().collect();
             assert_eq!(&got, expected, "facet {i}");
+        }
+    }
+
+    #[test]
+    fn the_fast_first_pass_runs_for_frequent_words_only_and_skips_deleted_documents() {
+        let (schema, f) = Fields::build();
+        let index = Index::create_in_ram(schema);
+        schema::register(&index);
+        let mut writer = index.writer_with_num_threads(1, 50_000_000).unwrap();
+        let rows = generated(9_000);
+        for p in &rows {
+            writer.add_document(super::super::documents::platform(&f, p)).unwrap();
+        }
+        writer.commit().unwrap();
+        for p in rows.iter().filter(|p| p.id % 5 == 0) {
+            writer.delete_term(super::super::documents::key_term(&f, "platform", p.id));
+        }
+        writer.commit().unwrap();
+        let s = index.reader().unwrap().searcher();
+        assert_eq!(s.segment_readers().len(), 1);
+        let dense = Arc::new(DocTables::new(Some(f.all)));
+        let postings = Arc::new(DocTables::new(None));
+        let parts = |text: &str| text_query(&s, &f, &dense, &Words::of(text), Mode::Strict).unwrap().unwrap().parts.unwrap();
+        let segment = s.segment_reader(0);
+        let filter = FacetFilter::default();
+        let collector =
+            Catalogue { tables: &dense, section: "platform", filter: &filter, sort: SearchSort::Relevance, keep: 10, facets: false };
+        let mut child = collector.for_segment(0, segment).unwrap();
+        assert!(fast::collect(segment, &parts("nen tang cho"), SearchSort::Relevance, &mut child).unwrap(), "frequent words");
+        let mut child = collector.for_segment(0, segment).unwrap();
+        assert!(!fast::collect(segment, &parts("nen tang 17 "), SearchSort::Relevance, &mut child).unwrap(), "a rare word");
+        for text in ["nen tang", "nen tang cho", "khong co that", "nguoi dung phuc vu nen", "nen tang s"] {
+            for facets in [false, true] {
+                let mut q = query(text);
+                q.facets = facets;
+                let (a, b) = (platforms(&s, &f, &dense, &q).unwrap(), platforms(&s, &f, &postings, &q).unwrap());
+                assert_eq!((a.total, hit_ids(&a), &a.facets), (b.total, hit_ids(&b), &b.facets), "{text} {facets}");
+                assert!(hit_ids(&a).iter().all(|id| id % 5 != 0), "{text}: no deleted platform");
+                assert!(a.total > 0, "{text}");
+                if text == "nen tang" {
+                    assert_eq!(a.total, 7_200, "every description has the words; a fifth were deleted");
+                }
+            }
         }
     }
 }

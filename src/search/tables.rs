@@ -170,6 +170,11 @@ impl SegmentTable {
         self.sections.iter().position(|(n, _)| n == name)
     }
 
+    /// The words of the section of index `section` (see [`Self::section`]).
+    pub fn section_words(&self, section: usize) -> &[u64] {
+        self.sections.get(section).map_or(&[], |(_, set)| set.0.as_slice())
+    }
+
     /// Whether `doc` is in the section of index `section`.
     pub fn in_section(&self, doc: DocId, section: usize) -> bool {
         self.sections.get(section).is_some_and(|(_, set)| set.contains(doc))

@@ -246,10 +246,17 @@ fn bench(c: &mut Criterion) {
                     }
                     percentiles(samples).0.as_secs_f64() * 1e3
                 };
+                let mut texts = Vec::new();
+                for _ in 0..30 {
+                    let started = Instant::now();
+                    std::hint::black_box(setup.search.texts(q, 20).unwrap());
+                    texts.push(started.elapsed());
+                }
                 println!(
-                    "  {q:32} with facets {:.3} ms, without {:.3} ms, {} matches",
+                    "  {q:32} with facets {:.3} ms, without {:.3} ms, other sections {:.3} ms, {} matches",
                     time(true),
                     time(false),
+                    percentiles(texts).0.as_secs_f64() * 1e3,
                     tantivy_query(&setup.search, q)
                 );
             }

@@ -13,7 +13,7 @@ use super::query::{FacetCounts, FacetFilter, SearchSort};
 use super::tables::{AGENCY, DocTables, KIND, MASK_BITS, NEED, STATUS, SegmentTable, packed_bits};
 
 /// The facet columns, in the order of [`FacetFilter`] and of the counts returned.
-const FACETS: [usize; 4] = [KIND, NEED, AGENCY, STATUS];
+pub const FACETS: [usize; 4] = [KIND, NEED, AGENCY, STATUS];
 
 /// Where a document stands in the requested order.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +165,53 @@ impl CatalogueSegment {
         self.best.push(f64::from(score), doc);
     }
 
+    /// Whether facet values are counted.
+    pub fn counts_facets(&self) -> bool {
+        self.facets
+    }
+
+    /// Per facet: no filter (`None`), or the ordinal required (`u32::MAX`: a value the segment
+    /// does not have).
+    pub fn selected(&self) -> [Option<u32>; 4] {
+        self.selected
+    }
+
+    /// Adds `n` documents with value `ordinal` to the counts of facet `facet` (an index into
+    /// [`FACETS`]), for counts made a block at a time.
+    pub fn add_facet_count(&mut self, facet: usize, ordinal: u32, n: u64) {
+        match self.table.packed(FACETS[facet]) {
+            Some((shift, _)) => {
+                if let Some(count) = self.bit_counts.get_mut((shift + ordinal) as usize) {
+                    *count += n;
+                }
+            }
+            None => {
+                if let Some(count) = self.counts[facet].get_mut(ordinal as usize) {
+                    *count += n;
+                }
+            }
+        }
+    }
+
+    /// Offers a document already counted (it passes every filter) for the best, with its score
+    /// for relevance or its key for the other orders.
+    pub fn consider(&mut self, doc: DocId, score: Score) {
+        let key = self.key(doc, Some(score));
+        if let Some(key) = key {
+            self.best.push(key, doc);
+        }
+    }
+
+    fn key(&self, doc: DocId, score: Option<Score>) -> Option<f64> {
+        let table = &*self.table;
+        match (self.sort, score) {
+            (SearchSort::Relevance, score) => score.map(f64::from),
+            (SearchSort::Rating, _) => Some(table.rating(doc)),
+            (SearchSort::Newest, _) => Some(table.created(doc) as f64),
+            (SearchSort::Name, _) => Some(-f64::from(table.name_rank(doc))),
+        }
+    }
+
     /// The score a document must beat to be kept among the best (for relevance): none until the
     /// buffer of the best was first cut back.
     pub fn threshold(&self) -> Option<f64> {
@@ -194,14 +241,7 @@ impl CatalogueSegment {
         }
         if fails == 0 {
             self.total += 1;
-            let key = match (self.sort, score) {
-                (SearchSort::Relevance, Some(score)) => Some(f64::from(score)),
-                (SearchSort::Relevance, None) => None,
-                (SearchSort::Rating, _) => Some(table.rating(doc)),
-                (SearchSort::Newest, _) => Some(table.created(doc) as f64),
-                (SearchSort::Name, _) => Some(-f64::from(table.name_rank(doc))),
-            };
-            if let Some(key) = key {
+            if let Some(key) = self.key(doc, score) {
                 self.best.push(key, doc);
             }
         }

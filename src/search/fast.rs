@@ -3,11 +3,14 @@
 //! catalogue (`nen tang`, `dich vu`), and walking their matches one document at a time is the
 //! slowest thing search does.
 //!
-//! Here the matches of a block of 64 documents are the AND of the words' bits. When only the
-//! total is asked for, a block is counted with one instruction; a document is scored only when its
-//! block could hold a score better than the best kept so far (the bound is the sum of each word's
-//! largest BM25 score in the block, from its largest frequency and smallest field norm there).
-//! Scores are the same sums of the same BM25 terms as the general path's, so results are equal.
+//! Here the matches of a block of 64 documents are the AND of the words' bits (and of the
+//! documents not deleted). When only the total is asked for, a block is counted with one
+//! instruction; with facets or filters, large segments count a block with one AND and popcount per
+//! facet value (the segment tables keep every value as a bit set). A document is scored only when
+//! its block could hold a score better than the best kept so far (the bound is the sum of each
+//! word's largest BM25 score in the block, from its largest frequency and smallest field norm
+//! there). Scores are the same sums of the same BM25 terms as the general path's, so results are
+//! equal.
 
 use tantivy::collector::SegmentCollector as _;
 use tantivy::fieldnorm::FieldNormReader;
@@ -15,9 +18,10 @@ use tantivy::query::Bm25Weight;
 use tantivy::schema::Term;
 use tantivy::{DocId, Score, SegmentReader};
 
-use super::collect::CatalogueSegment;
+use super::collect::{CatalogueSegment, FACETS};
 use super::dense::{Bits, Column, PrefixQuery};
 use super::query::SearchSort;
+use super::tables::{DocTables, SegmentTable};
 
 /// One required word of a query, as the fast path reads it.
 pub enum Part {
@@ -29,7 +33,13 @@ pub enum Part {
 
 /// Runs the first pass of one segment into `child` when every word is a bit set there and returns
 /// true; returns false, having done nothing, otherwise.
-pub fn collect(reader: &SegmentReader, parts: &[Part], sort: SearchSort, child: &mut CatalogueSegment) -> tantivy::Result<bool> {
+pub fn collect(
+    reader: &SegmentReader,
+    tables: &DocTables,
+    parts: &[Part],
+    sort: SearchSort,
+    child: &mut CatalogueSegment,
+) -> tantivy::Result<bool> {
     let table = child.table().clone();
     let mut words: Vec<(&Column, &Bm25Weight)> = Vec::new();
     let mut prefixes: Vec<Bits> = Vec::new();
@@ -54,12 +64,18 @@ pub fn collect(reader: &SegmentReader, parts: &[Part], sort: SearchSort, child: 
         Some(reader) => reader,
         None => FieldNormReader::constant(reader.max_doc(), 1),
     };
-    let alive = reader.alive_bitset();
+    let alive = tables.alive_words(reader);
     let constant = prefixes.len() as Score;
     let scoring = sort == SearchSort::Relevance;
-    let only_total = child.counts_only_the_total() && alive.is_none();
+    let only_total = child.counts_only_the_total();
+    let selected = child.selected();
+    let by_planes = table.has_planes() && !only_total;
+    let score = |doc: DocId| {
+        let norm = fieldnorms.fieldnorm_id(doc);
+        words.iter().fold(constant, |sum, (column, weight)| sum + weight.score(norm, u32::from(column.freq(doc))))
+    };
     for (block, section_word) in table.section_words(section).iter().enumerate() {
-        let mut mask = *section_word;
+        let mut mask = *section_word & alive.as_ref().map_or(u64::MAX, |a| a.get(block).copied().unwrap_or(0));
         for (column, _) in &words {
             mask &= column.docs().words().get(block).copied().unwrap_or(0);
         }
@@ -74,27 +90,65 @@ pub fn collect(reader: &SegmentReader, parts: &[Part], sort: SearchSort, child: 
                 let bound = words.iter().fold(constant, |sum, (column, weight)| sum + column.block_bound(block, weight));
                 f64::from(bound) > t
             });
-        if only_total && !may_enter {
-            child.add_to_total(mask.count_ones() as usize);
-            continue;
-        }
         let base = u32::try_from(block).unwrap_or(u32::MAX).saturating_mul(64);
-        while mask != 0 {
-            let doc: DocId = base + mask.trailing_zeros();
-            mask &= mask - 1;
-            if alive.is_some_and(|a| !a.is_alive(doc)) {
-                continue;
-            }
-            if !may_enter {
-                child.count(doc);
-            } else if scoring {
-                let norm = fieldnorms.fieldnorm_id(doc);
-                let score = words.iter().fold(constant, |sum, (column, weight)| sum + weight.score(norm, u32::from(column.freq(doc))));
-                if only_total { child.offer(doc, score) } else { child.collect(doc, score) }
+        let docs = |mut set: u64| {
+            std::iter::from_fn(move || {
+                (set != 0).then(|| {
+                    let doc = base + set.trailing_zeros();
+                    set &= set - 1;
+                    doc
+                })
+            })
+        };
+        if only_total {
+            if may_enter {
+                docs(mask).for_each(|doc| child.offer(doc, if scoring { score(doc) } else { 0.0 }));
             } else {
-                child.collect(doc, 0.0);
+                child.add_to_total(mask.count_ones() as usize);
+            }
+        } else if by_planes && mask.count_ones() >= PLANE_MIN_MATCHES {
+            let passing = count_by_planes(&table, block, mask, selected, child);
+            if may_enter {
+                docs(passing).for_each(|doc| child.consider(doc, if scoring { score(doc) } else { 0.0 }));
+            }
+        } else {
+            for doc in docs(mask) {
+                if !may_enter {
+                    child.count(doc);
+                } else {
+                    child.collect(doc, if scoring { score(doc) } else { 0.0 });
+                }
             }
         }
     }
     Ok(true)
+}
+
+/// A block with fewer matches than this is counted document by document: a popcount per facet
+/// value costs more than looking a few documents up.
+const PLANE_MIN_MATCHES: u32 = 8;
+
+/// Counts a block's matches (`mask`) into the total and the facets with the segment's facet bit
+/// sets, and returns the matches that pass every filter.
+fn count_by_planes(table: &SegmentTable, block: usize, mask: u64, selected: [Option<u32>; 4], child: &mut CatalogueSegment) -> u64 {
+    // The documents that pass each facet's filter (all of them when it has none).
+    let passes: [u64; 4] = std::array::from_fn(|i| selected[i].map_or(u64::MAX, |ordinal| table.plane(FACETS[i], ordinal, block)));
+    let passing = mask & passes.iter().fold(u64::MAX, |all, p| all & p);
+    child.add_to_total(passing.count_ones() as usize);
+    if child.counts_facets() {
+        for (facet, column) in FACETS.iter().enumerate() {
+            // Each facet counts the documents that pass every filter but its own.
+            let others = passes.iter().enumerate().filter(|(j, _)| *j != facet).fold(mask, |all, (_, p)| all & p);
+            if others == 0 {
+                continue;
+            }
+            for ordinal in 0..u32::try_from(table.cardinality(*column)).unwrap_or(u32::MAX) {
+                let n = (others & table.plane(*column, ordinal, block)).count_ones();
+                if n > 0 {
+                    child.add_facet_count(facet, ordinal, u64::from(n));
+                }
+            }
+        }
+    }
+    passing
 }

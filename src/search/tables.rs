@@ -36,6 +36,10 @@ const FACET_FIELDS: [&str; 4] = ["kind", "need", "agency", "status"];
 const PACKING_ORDER: [usize; 4] = [KIND, STATUS, NEED, AGENCY];
 /// Bits in a document's mask.
 pub const MASK_BITS: u32 = 32;
+/// Segments from this size on also keep every facet value as a bit set (see [`SegmentTable::plane`]).
+const PLANE_MIN_DOCS: u32 = 8_192;
+/// Memory bound of a segment's facet bit sets (bytes).
+const PLANE_BYTES: usize = 16 * 1024 * 1024;
 
 /// How one facet column's values are stored.
 enum Values {
@@ -69,6 +73,9 @@ pub struct SegmentTable {
     name_ord: Vec<u32>,
     names: Option<StrColumn>,
     dense: DenseColumns,
+    /// Per facet column and value, the documents that have it (large segments only): facets of
+    /// a block of 64 matches are counted with one AND and one popcount per value.
+    planes: Option<[Vec<Vec<u64>>; 4]>,
 }
 
 fn dictionary(column: Option<&StrColumn>) -> tantivy::Result<Vec<String>> {
@@ -132,7 +139,39 @@ impl SegmentTable {
             Some(field) => DenseColumns::build(segment, field)?,
             None => DenseColumns::default(),
         };
-        Ok(Self { sections, masks, columns, values, created, rating, name_ord, names, dense })
+        let mut table = Self { sections, masks, columns, values, created, rating, name_ord, names, dense, planes: None };
+        table.planes = table.build_planes(max_doc);
+        Ok(table)
+    }
+
+    fn build_planes(&self, max_doc: DocId) -> Option<[Vec<Vec<u64>>; 4]> {
+        let words = (max_doc as usize).div_ceil(64);
+        let values: usize = self.values.iter().map(Vec::len).sum();
+        if max_doc < PLANE_MIN_DOCS || values.saturating_mul(words).saturating_mul(8) > PLANE_BYTES {
+            return None;
+        }
+        let mut planes: [Vec<Vec<u64>>; 4] = std::array::from_fn(|i| vec![vec![0u64; words]; self.values[i].len()]);
+        for doc in 0..max_doc {
+            for (column, planes) in planes.iter_mut().enumerate() {
+                self.for_each(doc, column, |ordinal| {
+                    if let Some(word) = planes.get_mut(ordinal as usize).and_then(|p| p.get_mut((doc / 64) as usize)) {
+                        *word |= 1 << (doc % 64);
+                    }
+                });
+            }
+        }
+        Some(planes)
+    }
+
+    /// Whether the segment keeps its facet values as bit sets.
+    pub fn has_planes(&self) -> bool {
+        self.planes.is_some()
+    }
+
+    /// Word `block` of the bit set of the documents with value `ordinal` of facet `column`
+    /// (0 when the segment keeps no bit sets or has no such value).
+    pub fn plane(&self, column: usize, ordinal: u32, block: usize) -> u64 {
+        self.planes.as_ref().and_then(|p| p[column].get(ordinal as usize)?.get(block).copied()).unwrap_or(0)
     }
 
     fn unpacked(column: Option<&StrColumn>, max_doc: DocId, cardinality: usize) -> Values {
@@ -279,17 +318,45 @@ impl SegmentTable {
     }
 }
 
+/// Per segment with deletes: how many were deleted when the words were built, and the documents
+/// still alive as bit-set words.
+type AliveCache = HashMap<SegmentId, (u32, Arc<[u64]>)>;
+
 /// The tables of every live segment, shared by all queries of a process.
 pub struct DocTables {
     /// The field whose frequent words get dense columns (none: posting lists only).
     dense: Option<Field>,
     segments: Mutex<HashMap<SegmentId, Arc<SegmentTable>>>,
+    alive: Mutex<AliveCache>,
 }
 
 impl DocTables {
     /// Tables with dense columns for the frequent words of `dense`, if given.
     pub fn new(dense: Option<Field>) -> Self {
-        Self { dense, segments: Mutex::new(HashMap::new()) }
+        Self { dense, segments: Mutex::new(HashMap::new()), alive: Mutex::new(HashMap::new()) }
+    }
+
+    /// The documents of a segment that are not deleted, as bit-set words; `None` when none is
+    /// deleted. Built once per segment and number of deletes.
+    pub fn alive_words(&self, segment: &SegmentReader) -> Option<Arc<[u64]>> {
+        let alive = segment.alive_bitset()?;
+        let (id, deleted) = (segment.segment_id(), segment.num_deleted_docs());
+        if let Some((n, words)) = self.alive.lock().ok().and_then(|a| a.get(&id).cloned())
+            && n == deleted
+        {
+            return Some(words);
+        }
+        let mut words = vec![0u64; (segment.max_doc() as usize).div_ceil(64)];
+        for doc in alive.iter_alive() {
+            if let Some(word) = words.get_mut((doc / 64) as usize) {
+                *word |= 1 << (doc % 64);
+            }
+        }
+        let words: Arc<[u64]> = words.into();
+        if let Ok(mut cache) = self.alive.lock() {
+            cache.insert(id, (deleted, words.clone()));
+        }
+        Some(words)
     }
 
     /// The table of a segment, built now if it has none yet.
@@ -315,8 +382,12 @@ impl Warmer for DocTables {
     }
 
     fn garbage_collect(&self, live: &[&SearcherGeneration]) {
+        let is_live = |id: &SegmentId| live.iter().any(|g| g.segments().contains_key(id));
         if let Ok(mut segments) = self.segments.lock() {
-            segments.retain(|id, _| live.iter().any(|g| g.segments().contains_key(id)));
+            segments.retain(|id, _| is_live(id));
+        }
+        if let Ok(mut alive) = self.alive.lock() {
+            alive.retain(|id, _| is_live(id));
         }
     }
 }

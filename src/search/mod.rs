@@ -16,6 +16,7 @@ mod query;
 mod rerank;
 pub mod schema;
 mod tables;
+mod tokenizer;
 
 use std::any::Any;
 use std::collections::HashMap;

@@ -7,7 +7,9 @@
 
 use tantivy::Index;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+use tantivy::tokenizer::{RemoveLongFilter, TextAnalyzer};
+
+use super::tokenizer::VietnameseTokenizer;
 
 /// Bumped whenever fields or analyzers change: an index of another version is rebuilt.
 pub const SCHEMA_VERSION: u32 = 4;
@@ -99,18 +101,16 @@ pub fn settings() -> tantivy::IndexSettings {
     tantivy::IndexSettings { docstore_blocksize: 2_048, ..tantivy::IndexSettings::default() }
 }
 
-/// The folding analyzer (also used to split queries into terms).
+/// The folding analyzer (also used to split queries into terms): words split on what is not a
+/// letter or digit, lower-cased, diacritics folded (the tokens of tantivy's `SimpleTokenizer`,
+/// `LowerCaser` and `AsciiFoldingFilter`, made in one pass).
 pub fn folded_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(RemoveLongFilter::limit(120))
-        .build()
+    TextAnalyzer::builder(VietnameseTokenizer::new(true)).filter(RemoveLongFilter::limit(120)).build()
 }
 
 /// The exact analyzer: lower-case only.
 pub fn exact_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default()).filter(LowerCaser).filter(RemoveLongFilter::limit(200)).build()
+    TextAnalyzer::builder(VietnameseTokenizer::new(false)).filter(RemoveLongFilter::limit(200)).build()
 }
 
 /// Registers the analyzers on an index (needed after every open).

@@ -6,7 +6,8 @@
 //!
 //! Run: `cargo bench --bench search` (sizes from `NDP_BENCH_SIZES`, default `1000,10000,100000`).
 //! Uses `DATABASE_URL` when set, else a throw-away embedded cluster, stopped at the end. Besides
-//! criterion's report it prints p50/p99 per engine and size, and the rebuild time of the index.
+//! criterion's report it prints p50/p99 per engine and size, the rebuild time of the index, and the
+//! type-ahead's p50/p99 over every prefix of the queries as they are typed.
 //! `NDP_BENCH_DETAIL=1` adds per-query times; `NDP_BENCH_LOOP=<seconds>` (with `NDP_BENCH_QUERY`
 //! for one query) loops over the tantivy queries first, for a profiler to attach to.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout, reason = "benchmark")]
@@ -181,6 +182,7 @@ fn bench(c: &mut Criterion) {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let mut report = Vec::new();
+    let mut suggest_report = Vec::new();
     for size in sizes {
         let setup = runtime.block_on(prepare(&admin, size));
         if let Some(seconds) = std::env::var("NDP_BENCH_LOOP").ok().and_then(|s| s.parse::<u64>().ok()) {
@@ -232,7 +234,23 @@ fn bench(c: &mut Criterion) {
                 p_samples.push(started.elapsed());
             }
         }
+        // The type-ahead: every prefix of the mix's queries from two characters on, as typed.
+        let typed: Vec<&str> =
+            QUERIES.iter().flat_map(|q| q.char_indices().skip(2).map(|(at, _)| &q[..at]).chain(std::iter::once(*q))).collect();
+        let mut suggest_samples = Vec::with_capacity(5 * typed.len());
+        for _ in 0..5 {
+            for q in &typed {
+                let started = Instant::now();
+                std::hint::black_box(setup.search.suggest(q, 8).unwrap());
+                suggest_samples.push(started.elapsed());
+            }
+        }
         if std::env::var("NDP_BENCH_DETAIL").is_ok() {
+            let mut slowest: Vec<(Duration, &str)> = suggest_samples.iter().copied().zip(typed.iter().copied().cycle()).collect();
+            slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
+            for (d, q) in slowest.iter().take(15) {
+                println!("  slow suggestion: {:.3} ms {q:?}", d.as_secs_f64() * 1e3);
+            }
             // `NDP_BENCH_DETAIL=a,b,c` times those queries instead of the mix.
             let listed = std::env::var("NDP_BENCH_DETAIL").unwrap_or_default();
             let queries: Vec<&str> = if listed.contains(',') { listed.split(',').collect() } else { QUERIES.to_vec() };
@@ -265,6 +283,9 @@ fn bench(c: &mut Criterion) {
         let (c50, c99) = percentiles(catalogue_samples);
         let (s50, s99) = percentiles(search_samples);
         let (p50, p99) = percentiles(p_samples);
+        let typed_count = typed.len();
+        let (g50, g99) = percentiles(suggest_samples);
+        suggest_report.push(format!("| {} | {typed_count} | {:.3} / {:.3} ms |", setup.size, ms(g50), ms(g99)));
         report.push(format!(
             "| {} | {} | {:.3} / {:.3} ms | {:.3} / {:.3} ms | {:.3} / {:.3} ms | {:.0}× / {:.0}× | {:.0}× / {:.0}× | {:.1} s ({:.0} docs/s) |",
             setup.size,
@@ -293,6 +314,11 @@ fn bench(c: &mut Criterion) {
     );
     println!("|---|---|---|---|---|---|---|---|");
     for line in report {
+        println!("{line}");
+    }
+    println!("\n| platforms | typed prefixes | suggestions (`Search::suggest`, 8) p50 / p99 |");
+    println!("|---|---|---|");
+    for line in suggest_report {
         println!("{line}");
     }
 }

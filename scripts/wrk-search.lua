@@ -4,7 +4,10 @@
 -- last word cut short as when typing, some with a typo. Each request picks one with Zipf's law
 -- (exponent S, default 1): a few queries are asked very often, most rarely, as in search logs.
 --
---   wrk -t2 -c32 -d20s -s scripts/wrk-search.lua http://127.0.0.1:8080 -- DISTINCT S
+--   wrk -t2 -c32 -d20s -s scripts/wrk-search.lua http://127.0.0.1:8080 -- DISTINCT S [PATH]
+--
+-- PATH is /search (the default) or /search/suggest; for the suggestions each query is cut short
+-- at a random character after the second, as the type-ahead asks while one types.
 --
 -- The list is the same in every wrk thread (fixed seed); only the picks differ.
 
@@ -95,18 +98,32 @@ function setup(thread)
   thread:set("id", threads)
 end
 
+-- The query as typed so far: cut after a random character (never inside one), at least two bytes.
+local function typed(q)
+  local cuts = {}
+  for i = 2, #q do
+    local after = q:byte(i + 1)
+    if after == nil or after < 128 or after >= 192 then cuts[#cuts + 1] = i end
+  end
+  if #cuts == 0 then return q end
+  return q:sub(1, cuts[math.random(#cuts)])
+end
+
 function init(args)
   local distinct = tonumber(args[1]) or 10000
   local s = tonumber(args[2]) or 1.0
+  local path = args[3] or "/search"
+  local suggest = path == "/search/suggest"
   math.randomseed(20261201)
   local seen = {}
   local attempts = 0
   while #paths < distinct and attempts < distinct * 50 do
     attempts = attempts + 1
     local q = make_query()
+    if suggest then q = typed(q) end
     if not seen[q] then
       seen[q] = true
-      paths[#paths + 1] = "/search?q=" .. encode(q)
+      paths[#paths + 1] = path .. "?q=" .. encode(q)
     end
   end
   if wrk.thread:get("id") == 1 then

@@ -91,12 +91,19 @@ pub struct Suggestions {
 }
 
 /// One suggestion as the type-ahead script reads it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SuggestionJson {
     label: String,
     url: String,
     section: String,
     hint: String,
+}
+
+impl SuggestionJson {
+    /// Roughly the memory it holds, for the results cache's budget.
+    fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.label.len() + self.url.len() + self.section.len() + self.hint.len()
+    }
 }
 
 /// `/search/suggest?q=`: names that start with what was typed, as JSON.
@@ -106,6 +113,12 @@ pub async fn suggest(
     Query(params): Query<SearchParams>,
 ) -> AppResult<Json<Suggestions>> {
     let (q, _) = clean_query(params.q.as_deref());
+    // Everyone typing the same words asks for the same prefixes: answers are kept in the results
+    // cache (emptied on every index commit, like search results).
+    let key = format!("suggest\u{1f}{q}");
+    if let Some(suggestions) = search.cached::<Vec<SuggestionJson>>(&key) {
+        return Ok(Json(Suggestions { q, suggestions: suggestions.as_ref().clone(), updating: false }));
+    }
     let found = if q.chars().count() < 2 {
         Outcome::Ready(Vec::new())
     } else {
@@ -115,13 +128,15 @@ pub async fn suggest(
         return Ok(Json(Suggestions { q, suggestions: Vec::new(), updating: true }));
     };
     let refs = content::text_refs(&pool, &found.iter().map(|s| (s.section.clone(), s.id)).collect::<Vec<_>>()).await?;
-    let suggestions = found
+    let suggestions: Vec<SuggestionJson> = found
         .into_iter()
         .filter_map(|s| {
             let r = refs.iter().find(|r| r.section == s.section && r.id == s.id)?;
             Some(SuggestionJson { label: r.title.clone(), url: r.url(), section: s.section, hint: r.hint.clone().unwrap_or_default() })
         })
         .collect();
+    let bytes = key.len() + suggestions.iter().map(SuggestionJson::approx_bytes).sum::<usize>();
+    search.remember(key, Arc::new(suggestions.clone()), bytes);
     Ok(Json(Suggestions { q, suggestions, updating: false }))
 }
 

@@ -452,21 +452,34 @@ pub fn texts(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, text
     Ok(hits)
 }
 
-/// Names that start with what was typed (every word a prefix of a word of the name).
+/// Names that match what was typed: the finished words whole (in the name or the other names),
+/// the last word, still being typed, as the start of a word of the name; a whole word counts more
+/// than a word that only starts with it.
 pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -> tantivy::Result<Vec<Suggestion>> {
     let words = Words::of(text);
     if words.folded.is_empty() {
         return Ok(Vec::new());
     }
+    // After a space every word is finished.
+    let typing = if text.ends_with(char::is_whitespace) { None } else { words.folded.last() };
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for word in &words.folded {
-        let term = Term::from_field_text(fields.name, word);
-        let alternatives: Vec<Box<dyn Query>> = vec![
-            boxed(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs), 2.0),
-            boxed(FuzzyTermQuery::new_prefix(term, 0, false), 1.0),
-            boxed(TermQuery::new(Term::from_field_text(fields.aka, word), IndexRecordOption::WithFreqs), 0.5),
-        ];
-        clauses.push((Occur::Must, Box::new(DisjunctionMaxQuery::new(alternatives))));
+    for (i, word) in words.folded.iter().enumerate() {
+        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+        for (field, boost) in [(fields.name, 2.0), (fields.aka, 0.5)] {
+            let term = Term::from_field_text(field, word);
+            // Words absent from the index add nothing but a scorer to every match.
+            if searcher.doc_freq(&term)? > 0 {
+                alternatives.push(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs), boost));
+            }
+        }
+        if i + 1 == words.folded.len() && typing.is_some() {
+            alternatives.push(boxed(FuzzyTermQuery::new_prefix(Term::from_field_text(fields.name, word), 0, false), 1.0));
+        }
+        match alternatives.len() {
+            0 => return Ok(Vec::new()),
+            1 => clauses.extend(alternatives.into_iter().map(|q| (Occur::Must, q))),
+            _ => clauses.push((Occur::Must, Box::new(DisjunctionMaxQuery::new(alternatives)))),
+        }
     }
     let query = BooleanQuery::new(clauses);
     let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
@@ -603,6 +616,33 @@ mod tests {
             assert!(platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query(text)).is_ok(), "{text:?}");
             assert!(suggest(&s, &f, text, 8).is_ok(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn suggestions_complete_the_last_word_and_match_the_others_whole() {
+        let mut vneid = platform(1, "Ứng dụng định danh điện tử", "x", "national", &[]);
+        vneid.short_name = Some("VNeID".into());
+        let rows = [
+            vneid,
+            platform(2, "Nền tảng địa chỉ số quốc gia", "x", "national", &[]),
+            platform(3, "Bản đồ số", "x", "national", &[]),
+            platform(4, "Địa điểm du lịch", "x", "national", &[]),
+            platform(5, "Bảng tin điện tử", "x", "national", &[]),
+        ];
+        let (s, f) = searcher(&rows);
+        let ids = |text: &str| suggest(&s, &f, text, 8).unwrap().iter().map(|x| x.id).collect::<Vec<_>>();
+        assert_eq!(ids("vne"), [1], "the start of a short name");
+        assert_eq!(ids("dia chi s"), [2]);
+        assert_eq!(ids("ban"), [3, 5], "the whole word first, then words that start with it");
+        let mut both = ids("dia");
+        both.sort_unstable();
+        assert_eq!(both, [2, 4]);
+        assert!(ids("di chi").is_empty(), "a finished word matches whole words only");
+        assert!(ids("dia chi s ").is_empty(), "after a space the last word is finished too");
+        assert_eq!(ids("dia chi so "), [2]);
+        let mut typed = ids("ĐIỆN T");
+        typed.sort_unstable();
+        assert_eq!(typed, [1, 5], "capitals and diacritics as typed on a phone");
     }
 
     /// A catalogue like the synthetic one: few subjects, many near-identical platforms, enough

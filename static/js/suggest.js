@@ -83,8 +83,9 @@
       ctrl = null;
     }
     function query() { // at most 200 characters; '' when under 2
-      var q = Array.from(input.value.trim()).slice(0, 200);
-      return q.length < 2 ? '' : q.join('');
+      // A trailing space stays: it tells the server that the last word is finished.
+      var q = Array.from(input.value.replace(/^\s+/, '')).slice(0, 200);
+      return q.join('').trim().length < 2 ? '' : q.join('');
     }
     function go(i) {
       cancel();

@@ -7,6 +7,7 @@
 //! `NOTIFY ndp_search` and reconciles periodically, so several processes on one database each keep
 //! their own index current.
 
+mod best_of;
 mod collect;
 mod dense;
 mod documents;

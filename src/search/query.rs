@@ -10,11 +10,12 @@
 use std::sync::Arc;
 
 use tantivy::collector::{Collector as _, SegmentCollector as _, TopDocs};
-use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, DisjunctionMaxQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value as _};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 
+use super::best_of::BestOf;
 use super::collect::{Catalogue, Found, Rank};
 use super::dense::{PrefixQuery, WordQuery};
 use super::fast::{self, Part};
@@ -478,7 +479,7 @@ pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -
         match alternatives.len() {
             0 => return Ok(Vec::new()),
             1 => clauses.extend(alternatives.into_iter().map(|q| (Occur::Must, q))),
-            _ => clauses.push((Occur::Must, Box::new(DisjunctionMaxQuery::new(alternatives)))),
+            _ => clauses.push((Occur::Must, Box::new(BestOf::new(alternatives)))),
         }
     }
     let query = BooleanQuery::new(clauses);

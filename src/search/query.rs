@@ -7,13 +7,14 @@
 //! Only when that finds fewer than three results are words of five letters or more matched with
 //! one typo. Recognition and ratings never change a relevance ranking.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tantivy::collector::{Collector as _, SegmentCollector as _, TopDocs};
 use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value as _};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
+use tantivy::{DocAddress, DocSet as _, Score, Searcher, TERMINATED, TantivyDocument};
 
 use super::best_of::BestOf;
 use super::collect::{Catalogue, Found, Rank};
@@ -463,27 +464,11 @@ pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -
     }
     // After a space every word is finished.
     let typing = if text.ends_with(char::is_whitespace) { None } else { words.folded.last() };
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (i, word) in words.folded.iter().enumerate() {
-        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
-        for (field, boost) in [(fields.name, 2.0), (fields.aka, 0.5)] {
-            let term = Term::from_field_text(field, word);
-            // Words absent from the index add nothing but a scorer to every match.
-            if searcher.doc_freq(&term)? > 0 {
-                alternatives.push(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs), boost));
-            }
-        }
-        if i + 1 == words.folded.len() && typing.is_some() {
-            alternatives.push(boxed(FuzzyTermQuery::new_prefix(Term::from_field_text(fields.name, word), 0, false), 1.0));
-        }
-        match alternatives.len() {
-            0 => return Ok(Vec::new()),
-            1 => clauses.extend(alternatives.into_iter().map(|q| (Occur::Must, q))),
-            _ => clauses.push((Occur::Must, Box::new(BestOf::new(alternatives)))),
-        }
-    }
-    let query = BooleanQuery::new(clauses);
-    let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+    let top = match (typing, words.folded.len()) {
+        (Some(word), 1) => one_word(searcher, fields, word, true, limit.max(1))?,
+        (None, 1) => one_word(searcher, fields, &words.folded[0], false, limit.max(1))?,
+        _ => several_words(searcher, fields, &words, typing.is_some(), limit)?,
+    };
     let mut out = Vec::with_capacity(top.len());
     for (_, address) in top {
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -493,6 +478,108 @@ pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -
         out.push(Suggestion { section, id: id_of(fields, &doc), label });
     }
     Ok(out)
+}
+
+/// The suggestions' alternatives for one word: the whole word in the name (counted twice) or in
+/// the other names (counted half), and for the word being typed the start of a word of the name
+/// (counted 1). Each document scores its best alternative.
+const SUGGEST_NAME: Score = 2.0;
+const SUGGEST_AKA: Score = 0.5;
+const SUGGEST_PREFIX: Score = 1.0;
+
+fn several_words(
+    searcher: &Searcher,
+    fields: &Fields,
+    words: &Words,
+    typing: bool,
+    limit: usize,
+) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (i, word) in words.folded.iter().enumerate() {
+        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+        for (field, boost) in [(fields.name, SUGGEST_NAME), (fields.aka, SUGGEST_AKA)] {
+            let term = Term::from_field_text(field, word);
+            // Words absent from the index add nothing but a scorer to every match.
+            if searcher.doc_freq(&term)? > 0 {
+                alternatives.push(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs), boost));
+            }
+        }
+        if i + 1 == words.folded.len() && typing {
+            alternatives.push(boxed(FuzzyTermQuery::new_prefix(Term::from_field_text(fields.name, word), 0, false), SUGGEST_PREFIX));
+        }
+        match alternatives.len() {
+            0 => return Ok(Vec::new()),
+            1 => clauses.extend(alternatives.into_iter().map(|q| (Occur::Must, q))),
+            _ => clauses.push((Occur::Must, Box::new(BestOf::new(alternatives)))),
+        }
+    }
+    searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())
+}
+
+/// The best `limit` suggestions for a single word (being typed when `typing`), without scoring
+/// every match (a two-letter start matches a third of a large catalogue). Whole-word matches are
+/// found by their best BM25 scores (tantivy skips the blocks that cannot make the top); every
+/// other document that only starts a word the same way scores exactly [`SUGGEST_PREFIX`], so any
+/// of them is as good as another and they are taken in index order. The result is a top `limit`
+/// of the same scores as [`several_words`] gives.
+fn one_word(searcher: &Searcher, fields: &Fields, word: &str, typing: bool, limit: usize) -> tantivy::Result<Vec<(Score, DocAddress)>> {
+    let mut best: HashMap<DocAddress, Score> = HashMap::new();
+    for (field, boost) in [(fields.name, SUGGEST_NAME), (fields.aka, SUGGEST_AKA)] {
+        // Unboosted, so that tantivy's block pruning applies; the boost scales every score alike.
+        let query = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
+        for (score, address) in searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())? {
+            let entry = best.entry(address).or_insert(0.0);
+            *entry = entry.max(score * boost);
+        }
+    }
+    let by_score = |a: &(Score, DocAddress), b: &(Score, DocAddress)| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1));
+    if !typing {
+        let mut top: Vec<(Score, DocAddress)> = best.into_iter().map(|(a, s)| (s, a)).collect();
+        top.sort_by(by_score);
+        top.truncate(limit);
+        return Ok(top);
+    }
+    let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(fields.name, word), 0, false)
+        .weight(EnableScoring::disabled_from_searcher(searcher))?;
+    // Candidates whose name also starts a word with it score at least the prefix's score.
+    let mut candidates: Vec<(DocAddress, Score)> = best.into_iter().collect();
+    candidates.sort_by_key(|(address, _)| *address);
+    let mut scorers: HashMap<u32, Box<dyn tantivy::query::Scorer>> = HashMap::new();
+    for (address, score) in &mut candidates {
+        if *score >= SUGGEST_PREFIX {
+            continue;
+        }
+        let scorer = match scorers.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(prefix.scorer(searcher.segment_reader(address.segment_ord), 1.0)?),
+        };
+        if scorer.doc() <= address.doc_id && scorer.seek(address.doc_id) == address.doc_id {
+            *score = SUGGEST_PREFIX;
+        }
+    }
+    let mut top: Vec<(Score, DocAddress)> = candidates.iter().map(|(a, s)| (*s, *a)).collect();
+    top.sort_by(by_score);
+    let above = top.iter().filter(|(s, _)| *s > SUGGEST_PREFIX).count();
+    if above < limit {
+        // The rest of the places go to documents that score exactly the prefix's score.
+        let taken: HashSet<DocAddress> = top.iter().map(|(_, a)| *a).collect();
+        let mut ties: Vec<(Score, DocAddress)> = top.iter().filter(|(s, _)| *s == SUGGEST_PREFIX).copied().collect();
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let mut scorer = prefix.scorer(segment, 1.0)?;
+            let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
+            while ties.len() < limit - above && scorer.doc() != TERMINATED {
+                let address = DocAddress::new(segment_ord, scorer.doc());
+                if !taken.contains(&address) {
+                    ties.push((SUGGEST_PREFIX, address));
+                }
+                scorer.advance();
+            }
+        }
+        let below = top.iter().filter(|(s, _)| *s < SUGGEST_PREFIX).copied();
+        top = top.iter().take(above).copied().chain(ties).chain(below).collect();
+    }
+    top.truncate(limit);
+    Ok(top)
 }
 
 #[cfg(test)]
@@ -644,6 +731,42 @@ mod tests {
         let mut typed = ids("ĐIỆN T");
         typed.sort_unstable();
         assert_eq!(typed, [1, 5], "capitals and diacritics as typed on a phone");
+    }
+
+    #[test]
+    fn one_typed_word_gives_a_top_of_the_same_scores_as_the_general_query() {
+        let mut rows = generated(3_000);
+        for p in rows.iter_mut().filter(|p| p.id % 7 == 0) {
+            p.name_en = Some("Digital health hub".into());
+        }
+        let (s, f) = searcher(&rows);
+        let rounded = |v: &[(Score, DocAddress)]| v.iter().map(|(score, _)| (score * 1e4).round() as i64).collect::<Vec<_>>();
+        for word in ["n", "ng", "nen", "h", "ho", "hoc", "health", "digital", "d", "du", "cho", "zzz", "so"] {
+            let words = Words::of(word);
+            let all = several_words(&s, &f, &words, true, 100_000).unwrap();
+            let score_of: HashMap<DocAddress, i64> = all.iter().map(|(score, a)| (*a, (score * 1e4).round() as i64)).collect();
+            let finished: HashMap<DocAddress, i64> = several_words(&s, &f, &words, false, 100_000)
+                .unwrap()
+                .iter()
+                .map(|(score, a)| (*a, (score * 1e4).round() as i64))
+                .collect();
+            for limit in [1, 8, 40] {
+                for (typing, score_of) in [(true, &score_of), (false, &finished)] {
+                    let fast = one_word(&s, &f, word, typing, limit).unwrap();
+                    let general = several_words(&s, &f, &words, typing, limit).unwrap();
+                    assert_eq!(rounded(&fast), rounded(&general), "{word} {limit} {typing}: the same scores in the same order");
+                    for (score, address) in &fast {
+                        assert_eq!(
+                            score_of.get(address),
+                            Some(&((score * 1e4).round() as i64)),
+                            "{word} {typing}: a real match, its real score"
+                        );
+                    }
+                    let unique: HashSet<_> = fast.iter().map(|(_, a)| *a).collect();
+                    assert_eq!(unique.len(), fast.len(), "{word}: no document twice");
+                }
+            }
+        }
     }
 
     /// A catalogue like the synthetic one: few subjects, many near-identical platforms, enough

@@ -113,16 +113,20 @@ pub async fn suggest(
     Query(params): Query<SearchParams>,
 ) -> AppResult<Json<Suggestions>> {
     let (q, _) = clean_query(params.q.as_deref());
+    // Cleaning trims the text, but a trailing space says the last word is finished: the index
+    // reads it from the text it is given.
+    let finished = params.q.as_deref().is_some_and(|raw| raw.ends_with(char::is_whitespace));
+    let typed = if finished { format!("{q} ") } else { q.clone() };
     // Everyone typing the same words asks for the same prefixes: answers are kept in the results
     // cache (emptied on every index commit, like search results).
-    let key = format!("suggest\u{1f}{q}");
+    let key = format!("suggest\u{1f}{typed}");
     if let Some(suggestions) = search.cached::<Vec<SuggestionJson>>(&key) {
         return Ok(Json(Suggestions { q, suggestions: suggestions.as_ref().clone(), updating: false }));
     }
     let found = if q.chars().count() < 2 {
         Outcome::Ready(Vec::new())
     } else {
-        search.suggest(&q, SUGGESTIONS).map_err(|e| AppError::Internal(e.into()))?
+        search.suggest(&typed, SUGGESTIONS).map_err(|e| AppError::Internal(e.into()))?
     };
     let Outcome::Ready(found) = found else {
         return Ok(Json(Suggestions { q, suggestions: Vec::new(), updating: true }));

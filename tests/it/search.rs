@@ -150,6 +150,28 @@ async fn suggestions_are_json_with_links_and_never_fail() {
     }
 }
 
+/// The labels of `/search/suggest?q=`.
+async fn suggestion_labels(app: &TestApp, q: &str) -> Vec<String> {
+    let encoded = serde_urlencoded::to_string([("q", q)]).unwrap();
+    let (status, json) = app.get(&format!("/search/suggest?{encoded}")).await;
+    assert_eq!(status, 200, "{q}");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    value["suggestions"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn suggestions_follow_a_renamed_platform_and_complete_only_the_word_being_typed() {
+    let app = TestApp::spawn().await;
+    assert!(suggestion_labels(&app, "chim ca").await.is_empty(), "nothing yet (and the empty answer is now cached)");
+    sqlx::query("update platforms set name = 'Bản đồ chim cánh cụt' where slug = 'ban-do-so'").execute(&app.pool).await.unwrap();
+    wait_until(Duration::from_secs(2), || async { suggestion_labels(&app, "chim ca").await == ["Bản đồ chim cánh cụt"] })
+        .await
+        .expect("the cached answer gives way to the new name");
+    assert_eq!(suggestion_labels(&app, "CHIM CÁNH").await, ["Bản đồ chim cánh cụt"], "capitals and diacritics as typed");
+    assert!(suggestion_labels(&app, "chim ca ").await.is_empty(), "after a space, \"ca\" is a finished word: no whole-word match");
+    assert!(suggestion_labels(&app, "chi canh").await.is_empty(), "only the last word is completed");
+}
+
 #[tokio::test]
 async fn results_carry_escaped_snippets_with_marked_matches_and_site_wide_sections() {
     let app = TestApp::spawn().await;

@@ -106,7 +106,7 @@ async fn prepare(admin: &PgConnectOptions, size: u32) -> Setup {
     let started = Instant::now();
     let documents = ndp::search::rebuild_into(&pool, &ndp::search::index_dir(data.path()), |_| {}).await.unwrap();
     let rebuild = started.elapsed();
-    let search = Search::start(pool.clone(), data.path(), 0);
+    let search = Search::start(pool.clone(), data.path(), 0, 0);
     while !search.is_ready() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

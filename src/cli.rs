@@ -59,7 +59,12 @@ pub async fn run_server(
 ) -> anyhow::Result<()> {
     let keys = crate::auth::Keys::load(config.secret_key.as_deref(), &config.data_dir)?;
     crate::auth::password::warm_up();
-    let search = crate::search::Search::start(pool.clone(), &config.data_dir, config.search_cache_mb.saturating_mul(1 << 20));
+    let search = crate::search::Search::start(
+        pool.clone(),
+        &config.data_dir,
+        config.search_cache_mb.saturating_mul(1 << 20),
+        config.search_row_cache_mb.saturating_mul(1 << 20),
+    );
     let background = crate::mail::Background::start(pool.clone(), &config);
     let app = crate::app(AppState::new(pool, config, search.clone(), keys));
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;

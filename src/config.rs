@@ -41,6 +41,9 @@ pub struct Config {
     /// `NDP_SEARCH_CACHE_MB`: memory for search results kept until the index changes (0 turns the
     /// cache off).
     pub search_cache_mb: usize,
+    /// `NDP_SEARCH_ROW_CACHE_MB`: memory for the rows search pages show (platform cards, titles),
+    /// kept until the index changes, so that a new search need not read them again (0 turns it off).
+    pub search_row_cache_mb: usize,
 }
 
 /// A configuration value that could not be understood.
@@ -79,6 +82,7 @@ impl Config {
             request_timeout_secs: parse_number(&non_empty, "NDP_REQUEST_TIMEOUT_SECS", 30)?,
             auto_seed: non_empty("NDP_AUTO_SEED").is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no")),
             search_cache_mb: parse_number(&non_empty, "NDP_SEARCH_CACHE_MB", 64)?,
+            search_row_cache_mb: parse_number(&non_empty, "NDP_SEARCH_ROW_CACHE_MB", 16)?,
         })
     }
 
@@ -115,6 +119,7 @@ impl fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("auto_seed", &self.auto_seed)
             .field("search_cache_mb", &self.search_cache_mb)
+            .field("search_row_cache_mb", &self.search_row_cache_mb)
             .finish()
     }
 }

@@ -6,6 +6,11 @@ use ndp::config::Config;
 use std::io::Write as _;
 use std::process::ExitCode;
 
+// Searches allocate many small, short-lived buffers from both worker threads at once; glibc's
+// allocator spent a tenth of a search page's time on them, mimalloc about a third of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ndp", version, about = "Cổng thông tin nền tảng số quốc gia — National Digital Platforms Portal")]
 struct Cli {

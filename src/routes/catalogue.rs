@@ -18,7 +18,7 @@ use crate::domain::platform::{DecisionKind, EnterpriseRole, Kind, Pillar, Status
 use crate::error::{AppError, AppResult};
 use crate::extract::{CurrentUser, Layout, PageCtx};
 use crate::i18n::Lang;
-use crate::search::{FacetFilter, Outcome, PlatformQuery, Search, SearchSort};
+use crate::search::{FacetFilter, Outcome, PlatformQuery, Row, Search, SearchSort};
 use crate::state::AppState;
 
 /// The catalogue's query parameters, all optional and read leniently: an unknown value is ignored.
@@ -200,12 +200,28 @@ pub async fn search_catalogue(
     if let Some(found) = search.cached::<Found>(&key) {
         return Ok(found);
     }
+    let ticket = search.ticket();
     let found = Arc::new(find_in_index(pool, search, &query).await?);
     if !found.updating {
         let bytes = found.facets.approx_bytes() + found.platforms.iter().map(PlatformCard::approx_bytes).sum::<usize>();
-        search.remember(key, found.clone(), bytes);
+        search.remember(ticket, key, found.clone(), bytes);
     }
     Ok(found)
+}
+
+fn card_key(id: i64) -> String {
+    format!("card:{id}")
+}
+
+/// Cards are kept in the search's row cache: a new search mostly shows platforms shown before.
+impl Row for PlatformCard {
+    fn key(&self) -> String {
+        card_key(self.id)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        PlatformCard::approx_bytes(self)
+    }
 }
 
 async fn find_in_index(pool: &PgPool, search: &Search, query: &PlatformQuery) -> AppResult<Found> {
@@ -216,8 +232,13 @@ async fn find_in_index(pool: &PgPool, search: &Search, query: &PlatformQuery) ->
             return Ok(Found { platforms: Vec::new(), total: 0, facets: Facets::default(), updating: true, widened: false });
         }
     };
-    let ids: Vec<i64> = results.hits.iter().map(|h| h.id).collect();
-    let mut platforms = catalogue::cards_by_ids(pool, &ids).await?;
+    let keys: Vec<String> = results.hits.iter().map(|h| card_key(h.id)).collect();
+    let mut platforms: Vec<PlatformCard> = search
+        .rows(&keys, |missing| {
+            let ids: Vec<i64> = missing.iter().map(|&i| results.hits[i].id).collect();
+            async move { catalogue::cards_by_ids(pool, &ids).await }
+        })
+        .await?;
     for card in &mut platforms {
         card.snippet_html = results.hits.iter().find(|h| h.id == card.id).map(|h| h.snippet_html.clone()).filter(|s| !s.is_empty());
     }

@@ -27,6 +27,8 @@ pub async fn metrics(State(search): State<Search>) -> ([(header::HeaderName, &'s
         ("ndp_search_commits_total", "counter", "search index commits applied since the start", s.commits),
         ("ndp_search_cache_hits_total", "counter", "searches answered from the results cache", s.cache_hits),
         ("ndp_search_cache_misses_total", "counter", "searches the results cache could not answer", s.cache_misses),
+        ("ndp_search_row_cache_hits_total", "counter", "rows of search pages found in the row cache", s.row_hits),
+        ("ndp_search_row_cache_misses_total", "counter", "rows of search pages read from the database", s.row_misses),
     ];
     let mut body = String::new();
     for (name, kind, help, value) in lines {

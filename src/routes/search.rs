@@ -16,7 +16,7 @@ use crate::db::catalogue::{self, Filter, Sort};
 use crate::db::content::{self, TextRef};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Layout, PageCtx};
-use crate::search::{Outcome, Search};
+use crate::search::{Outcome, Row, Search};
 
 /// Documents, news and questions shown under the platforms.
 const OTHER_HITS: usize = 20;
@@ -66,17 +66,18 @@ pub async fn search(
     let filter = Filter::default();
     page.found = search_catalogue(&pool, &search, &page.q, &filter, Sort::Relevance, 1, Shape::Overview).await?;
     let key = format!("texts\u{1f}{}", page.q);
+    let ticket = search.ticket();
     if let Some(others) = search.cached::<Vec<(TextRef, String)>>(&key) {
         page.others = others;
     } else if let Outcome::Ready(hits) = search.texts(&page.q, OTHER_HITS).map_err(|e| AppError::Internal(e.into()))? {
-        let refs = content::text_refs(&pool, &hits.iter().map(|h| (h.section.clone(), h.id)).collect::<Vec<_>>()).await?;
+        let refs = refs_of(&pool, &search, &hits.iter().map(|h| (h.section.as_str(), h.id)).collect::<Vec<_>>()).await?;
         let others: Vec<(TextRef, String)> = hits
             .into_iter()
             .filter_map(|h| refs.iter().find(|r| r.section == h.section && r.id == h.id).map(|r| (r.clone(), h.snippet_html)))
             .collect();
         let bytes = others.iter().map(|(r, html)| r.approx_bytes() + html.len()).sum();
         page.others = Arc::new(others);
-        search.remember(key, page.others.clone(), bytes);
+        search.remember(ticket, key, page.others.clone(), bytes);
     }
     Ok(page)
 }
@@ -123,6 +124,7 @@ pub async fn suggest(
     if let Some(suggestions) = search.cached::<Vec<SuggestionJson>>(&key) {
         return Ok(Json(Suggestions { q, suggestions: suggestions.as_ref().clone(), updating: false }));
     }
+    let ticket = search.ticket();
     let found = if q.chars().count() < 2 {
         Outcome::Ready(Vec::new())
     } else {
@@ -131,7 +133,7 @@ pub async fn suggest(
     let Outcome::Ready(found) = found else {
         return Ok(Json(Suggestions { q, suggestions: Vec::new(), updating: true }));
     };
-    let refs = content::text_refs(&pool, &found.iter().map(|s| (s.section.clone(), s.id)).collect::<Vec<_>>()).await?;
+    let refs = refs_of(&pool, &search, &found.iter().map(|s| (s.section.as_str(), s.id)).collect::<Vec<_>>()).await?;
     let suggestions: Vec<SuggestionJson> = found
         .into_iter()
         .filter_map(|s| {
@@ -140,8 +142,35 @@ pub async fn suggest(
         })
         .collect();
     let bytes = key.len() + suggestions.iter().map(SuggestionJson::approx_bytes).sum::<usize>();
-    search.remember(key, Arc::new(suggestions.clone()), bytes);
+    search.remember(ticket, key, Arc::new(suggestions.clone()), bytes);
     Ok(Json(Suggestions { q, suggestions, updating: false }))
+}
+
+/// Titles of search hits given as (section, id): from the row cache, the others in one query.
+async fn refs_of(pool: &PgPool, search: &Search, hits: &[(&str, i64)]) -> AppResult<Vec<TextRef>> {
+    let keys: Vec<String> = hits.iter().map(|(section, id)| ref_key(section, *id)).collect();
+    let refs = search
+        .rows(&keys, |missing| {
+            let wanted: Vec<(String, i64)> = missing.iter().map(|&i| (hits[i].0.to_owned(), hits[i].1)).collect();
+            async move { content::text_refs(pool, &wanted).await }
+        })
+        .await?;
+    Ok(refs)
+}
+
+fn ref_key(section: &str, id: i64) -> String {
+    format!("ref:{section}:{id}")
+}
+
+/// Titles are kept in the search's row cache, as cards are.
+impl Row for TextRef {
+    fn key(&self) -> String {
+        ref_key(&self.section, self.id)
+    }
+
+    fn approx_bytes(&self) -> usize {
+        TextRef::approx_bytes(self)
+    }
 }
 
 #[derive(Template, WebTemplate)]

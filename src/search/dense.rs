@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::postings::Postings as _;
+use tantivy::postings::{Postings as _, SegmentPostings};
 use tantivy::query::{Bm25Weight, ConstScorer, EnableScoring, Explanation, Query, Scorer, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption, Term};
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED};
@@ -24,7 +24,7 @@ use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, TERMINATED}
 use super::tables::DocTables;
 
 /// Segments smaller than this keep posting lists only (their seeks are cheap anyway).
-const MIN_SEGMENT_DOCS: u32 = 8_192;
+pub const MIN_SEGMENT_DOCS: u32 = 8_192;
 /// A word is frequent when at least this share of the segment's documents has it (1 / N).
 const FREQUENT_SHARE: u32 = 16;
 /// Memory bound of a segment's columns (bytes, about 1.1 per document and word); the most
@@ -51,7 +51,8 @@ impl Bits {
         Self { words: words.into(), max_doc, len }
     }
 
-    fn contains(&self, doc: DocId) -> bool {
+    /// Whether `doc` is in the set.
+    pub fn contains(&self, doc: DocId) -> bool {
         self.words.get((doc / 64) as usize).is_some_and(|w| w & (1 << (doc % 64)) != 0)
     }
 
@@ -161,6 +162,44 @@ impl Column {
     }
 }
 
+impl Column {
+    /// Decodes one word's posting list.
+    fn read(mut postings: SegmentPostings, fieldnorms: &FieldNormReader, max_doc: DocId) -> Self {
+        let blocks = (max_doc as usize).div_ceil(64);
+        let (mut freqs, mut bits, mut bounds) = (vec![0u8; max_doc as usize], vec![0u64; blocks], vec![(0u8, u8::MAX); blocks]);
+        while postings.doc() != TERMINATED {
+            let doc = postings.doc();
+            let block = (doc / 64) as usize;
+            if let (Some(slot), Some(word), Some(bound)) = (freqs.get_mut(doc as usize), bits.get_mut(block), bounds.get_mut(block)) {
+                let freq = u8::try_from(postings.term_freq()).unwrap_or(u8::MAX).max(1);
+                *slot = freq;
+                *word |= 1 << (doc % 64);
+                *bound = (bound.0.max(freq), bound.1.min(fieldnorms.fieldnorm_id(doc)));
+            }
+            postings.advance();
+        }
+        Self { docs: Bits::new(bits, max_doc), freqs: freqs.into(), bounds: bounds.into() }
+    }
+
+    /// The column of a word that has none in the segment's tables (a rarer one), decoded from its
+    /// posting list for one query; an empty column when the segment lacks the word.
+    pub fn for_query(segment: &SegmentReader, term: &Term) -> tantivy::Result<Self> {
+        let max_doc = segment.max_doc();
+        let fieldnorms = match segment.fieldnorms_readers().get_field(term.field())? {
+            Some(reader) => reader,
+            None => FieldNormReader::constant(max_doc, 1),
+        };
+        Ok(match segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::WithFreqs)? {
+            Some(postings) => Self::read(postings, &fieldnorms, max_doc),
+            None => Self {
+                docs: Bits::new(vec![0; (max_doc as usize).div_ceil(64)], max_doc),
+                freqs: vec![0; max_doc as usize].into(),
+                bounds: vec![(0, u8::MAX); (max_doc as usize).div_ceil(64)].into(),
+            },
+        })
+    }
+}
+
 impl DenseColumns {
     /// Decodes the frequent words of `field` in `segment`.
     pub fn build(segment: &SegmentReader, field: Field) -> tantivy::Result<Self> {
@@ -184,21 +223,8 @@ impl DenseColumns {
         };
         let mut columns = HashMap::with_capacity(frequent.len());
         for (key, info) in frequent {
-            let blocks = (max_doc as usize).div_ceil(64);
-            let (mut freqs, mut bits, mut bounds) = (vec![0u8; max_doc as usize], vec![0u64; blocks], vec![(0u8, u8::MAX); blocks]);
-            let mut postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
-            while postings.doc() != TERMINATED {
-                let doc = postings.doc();
-                let block = (doc / 64) as usize;
-                if let (Some(slot), Some(word), Some(bound)) = (freqs.get_mut(doc as usize), bits.get_mut(block), bounds.get_mut(block)) {
-                    let freq = u8::try_from(postings.term_freq()).unwrap_or(u8::MAX).max(1);
-                    *slot = freq;
-                    *word |= 1 << (doc % 64);
-                    *bound = (bound.0.max(freq), bound.1.min(fieldnorms.fieldnorm_id(doc)));
-                }
-                postings.advance();
-            }
-            columns.insert(key, Column { docs: Bits::new(bits, max_doc), freqs: freqs.into(), bounds: bounds.into() });
+            let postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
+            columns.insert(key, Column::read(postings, &fieldnorms, max_doc));
         }
         Ok(Self { columns })
     }

@@ -11,6 +11,12 @@
 //! word's largest BM25 score in the block, from its largest frequency and smallest field norm
 //! there). Scores are the same sums of the same BM25 terms as the general path's, so results are
 //! equal.
+//!
+//! The wider retry that accepts all words but one (see `query::Mode::Relaxed`) runs here too: a
+//! block's matches are then the documents missing at most one word's bit, and a document scores
+//! the words it has.
+
+use std::borrow::Cow;
 
 use tantivy::collector::SegmentCollector as _;
 use tantivy::fieldnorm::FieldNormReader;
@@ -19,7 +25,7 @@ use tantivy::schema::Term;
 use tantivy::{DocId, Score, SegmentReader};
 
 use super::collect::{CatalogueSegment, FACETS};
-use super::dense::{Bits, Column, PrefixQuery};
+use super::dense::{Bits, Column, MIN_SEGMENT_DOCS, PrefixQuery};
 use super::query::SearchSort;
 use super::tables::{DocTables, SegmentTable};
 
@@ -32,27 +38,33 @@ pub enum Part {
 }
 
 /// Runs the first pass of one segment into `child` when every word is a bit set there and returns
-/// true; returns false, having done nothing, otherwise.
+/// true; returns false, having done nothing, otherwise. With `all_but_one`, a document may miss
+/// one of the words.
 pub fn collect(
     reader: &SegmentReader,
     tables: &DocTables,
     parts: &[Part],
+    all_but_one: bool,
     sort: SearchSort,
     child: &mut CatalogueSegment,
 ) -> tantivy::Result<bool> {
     let table = child.table().clone();
-    let mut words: Vec<(&Column, &Bm25Weight)> = Vec::new();
+    let mut words: Vec<(Cow<'_, Column>, &Bm25Weight)> = Vec::new();
     let mut prefixes: Vec<Bits> = Vec::new();
     let mut field = None;
     for part in parts {
         match part {
-            Part::Word(term, weight) => match table.dense().get(term) {
-                Some(column) => {
-                    words.push((column, weight));
-                    field = Some(term.field());
-                }
-                None => return Ok(false),
-            },
+            Part::Word(term, weight) => {
+                let column = match table.dense().get(term) {
+                    Some(column) => Cow::Borrowed(column),
+                    // Accepting all words but one, tantivy walks every word's whole list: decoding
+                    // a rarer word (under a sixteenth of the documents) costs far less.
+                    None if all_but_one && reader.max_doc() >= MIN_SEGMENT_DOCS => Cow::Owned(Column::for_query(reader, term)?),
+                    None => return Ok(false),
+                };
+                words.push((column, weight));
+                field = Some(term.field());
+            }
             Part::Prefix(query) => prefixes.push(query.docs(reader)?),
         }
     }
@@ -72,16 +84,14 @@ pub fn collect(
     let by_planes = table.has_planes() && !only_total;
     let score = |doc: DocId| {
         let norm = fieldnorms.fieldnorm_id(doc);
+        // A word missing from the document adds nothing (a frequency of 0 scores 0).
+        let constant = if all_but_one { prefixes.iter().filter(|p| p.contains(doc)).count() as Score } else { constant };
         words.iter().fold(constant, |sum, (column, weight)| sum + weight.score(norm, u32::from(column.freq(doc))))
     };
     for (block, section_word) in table.section_words(section).iter().enumerate() {
         let mut mask = *section_word & alive.as_ref().map_or(u64::MAX, |a| a.get(block).copied().unwrap_or(0));
-        for (column, _) in &words {
-            mask &= column.docs().words().get(block).copied().unwrap_or(0);
-        }
-        for prefix in &prefixes {
-            mask &= prefix.words().get(block).copied().unwrap_or(0);
-        }
+        let bits = words.iter().map(|(column, _)| column.docs()).chain(&prefixes).map(|b| b.words().get(block).copied().unwrap_or(0));
+        mask &= if all_but_one { missing_at_most_one(bits) } else { bits.fold(u64::MAX, |all, b| all & b) };
         if mask == 0 {
             continue;
         }
@@ -124,6 +134,13 @@ pub fn collect(
     Ok(true)
 }
 
+/// The documents (bits) present in every set of `sets` but at most one.
+fn missing_at_most_one(sets: impl Iterator<Item = u64>) -> u64 {
+    // `all`: in every set so far; `one`: missing from exactly one so far.
+    let (all, one) = sets.fold((u64::MAX, 0), |(all, one), set| (all & set, (one & set) | (all & !set)));
+    all | one
+}
+
 /// A block with fewer matches than this is counted document by document: a popcount per facet
 /// value costs more than looking a few documents up.
 const PLANE_MIN_MATCHES: u32 = 8;
@@ -151,4 +168,18 @@ fn count_by_planes(table: &SegmentTable, block: usize, mask: u64, selected: [Opt
         }
     }
     passing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_at_most_one;
+
+    #[test]
+    fn all_but_one_keeps_the_documents_missing_at_most_one_word() {
+        let sets = [0b1111_0111_u64, 0b1110_1011, 0b1101_1101];
+        // Bit by bit: present in 3, 3, 3 or 2 sets keep it; in 1 or 0 not.
+        let expected = (0..8).filter(|bit| sets.iter().filter(|s| *s & (1 << bit) != 0).count() >= 2).fold(0, |m, bit| m | 1 << bit);
+        assert_eq!(missing_at_most_one(sets.into_iter()), expected);
+        assert_eq!(missing_at_most_one([0b01_u64].into_iter()), u64::MAX, "one word: it may be the missing one");
+    }
 }

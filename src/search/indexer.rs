@@ -24,6 +24,8 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const REBUILD_BATCH: i64 = 2_000;
 /// Changes are gathered for this long before one commit.
 const BATCH_WINDOW: Duration = Duration::from_millis(100);
+/// Decompressed blocks of stored text the reader keeps (tantivy's default is 100).
+const STORE_CACHE_BLOCKS: usize = 2_048;
 
 /// What the indexer is told to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,7 +345,14 @@ fn open_existing(dir: &Path, tables: &Arc<DocTables>) -> anyhow::Result<(Index, 
     anyhow::ensure!(index.schema() == expected, "the index was built with another schema");
     schema::register(&index);
     let warmer: Arc<dyn tantivy::Warmer> = tables.clone();
-    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).warmers(vec![Arc::downgrade(&warmer)]).try_into()?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .warmers(vec![Arc::downgrade(&warmer)])
+        // Blocks of stored text kept decompressed (2 kB each, see `schema::settings`): the
+        // platforms shown most often are read from memory, not decompressed on every search.
+        .doc_store_cache_num_blocks(STORE_CACHE_BLOCKS)
+        .try_into()?;
     let searcher = reader.searcher();
     for segment in searcher.segment_readers() {
         // Touch every part of every segment so a truncated file is found now, not during a search.

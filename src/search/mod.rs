@@ -8,6 +8,7 @@
 //! their own index current.
 
 mod best_of;
+mod cache;
 mod collect;
 mod dense;
 mod documents;
@@ -20,7 +21,7 @@ mod tables;
 mod tokenizer;
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -29,6 +30,7 @@ use sqlx::PgPool;
 use tantivy::IndexReader;
 use tokio::sync::mpsc;
 
+pub use cache::Ticket;
 pub use indexer::{RebuildProgress, rebuild_into};
 pub use query::{FacetFilter, Hit, PlatformQuery, PlatformResults, SearchSort, Suggestion, TextHit};
 use schema::Fields;
@@ -58,6 +60,10 @@ pub struct Stats {
     pub cache_hits: u64,
     /// Lookups the cache could not answer.
     pub cache_misses: u64,
+    /// Rows (cards, titles) found in the row cache.
+    pub row_hits: u64,
+    /// Rows read from the database instead.
+    pub row_misses: u64,
 }
 
 /// The search service: cheap to clone, shared by every request.
@@ -73,96 +79,9 @@ struct Shared {
     indexer: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Bumped by every commit of the index: cached results of an older generation are dropped.
     generation: Arc<AtomicU64>,
-    cache: std::sync::Mutex<ResultCache>,
+    caches: cache::Caches,
     /// Decoded per-segment columns, built when the reader reloads.
     tables: Arc<tables::DocTables>,
-}
-
-/// Results of recent searches, valid for one index generation, within a memory budget.
-///
-/// Two maps of up to half the budget each: new results go into `recent`; when it is full it
-/// becomes `older` (the previous `older` is dropped). A hit in `older` moves back into `recent`.
-/// So a result asked for again before half the budget of new results has arrived stays, one-off
-/// queries leave, and memory stays bounded: a cheap approximation of least-recently-used.
-struct ResultCache {
-    /// Bytes for both maps (each result weighed by its estimated size and its key).
-    budget: usize,
-    generation: u64,
-    recent: HashMap<String, Cached>,
-    recent_bytes: usize,
-    older: HashMap<String, Cached>,
-    hits: u64,
-    misses: u64,
-    /// Maps left behind, freed by the caller once the lock is released: freeing thousands of
-    /// results takes milliseconds, and every search would wait for it.
-    garbage: Vec<HashMap<String, Cached>>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    value: Arc<dyn Any + Send + Sync>,
-    bytes: usize,
-}
-
-impl ResultCache {
-    fn new(budget: usize) -> Self {
-        Self {
-            budget,
-            generation: 0,
-            recent: HashMap::new(),
-            recent_bytes: 0,
-            older: HashMap::new(),
-            hits: 0,
-            misses: 0,
-            garbage: Vec::new(),
-        }
-    }
-
-    /// Drops everything of an older index generation.
-    fn align(&mut self, generation: u64) {
-        if self.generation != generation {
-            self.garbage.push(std::mem::take(&mut self.recent));
-            self.garbage.push(std::mem::take(&mut self.older));
-            self.recent_bytes = 0;
-            self.generation = generation;
-        }
-    }
-
-    fn get(&mut self, generation: u64, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
-        self.align(generation);
-        let found = match self.recent.get(key) {
-            Some(cached) => Some(cached.value.clone()),
-            None => self.older.remove_entry(key).map(|(key, cached)| {
-                let value = cached.value.clone();
-                self.insert(key, cached);
-                value
-            }),
-        };
-        if found.is_some() {
-            self.hits += 1
-        } else {
-            self.misses += 1
-        }
-        found
-    }
-
-    fn insert(&mut self, key: String, cached: Cached) {
-        let half = self.budget / 2;
-        let bytes = cached.bytes.saturating_add(key.len());
-        if bytes > half {
-            return;
-        }
-        if let Some(old) = self.recent.remove(&key) {
-            self.recent_bytes -= old.bytes.saturating_add(key.len()).min(self.recent_bytes);
-        }
-        if self.recent_bytes + bytes > half {
-            let older = std::mem::replace(&mut self.older, std::mem::take(&mut self.recent));
-            self.garbage.push(older);
-            self.recent_bytes = 0;
-        }
-        self.recent_bytes += bytes;
-        self.recent.insert(key, cached);
-    }
 }
 
 #[derive(Clone)]
@@ -173,11 +92,11 @@ struct Live {
 impl Search {
     /// Starts the search service for the index under `data_dir`: opens or rebuilds the index in
     /// the background and keeps it current from the database's notifications.
-    /// `cache_bytes` bounds the memory of the results kept until the index changes (0: none).
-    pub fn start(pool: PgPool, data_dir: &Path, cache_bytes: usize) -> Self {
+    /// `results_bytes` bounds the memory of the results kept until the index changes, `rows_bytes`
+    /// that of the rows they show (0: none).
+    pub fn start(pool: PgPool, data_dir: &Path, results_bytes: usize, rows_bytes: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (_, fields) = Fields::build();
-        let cache = ResultCache::new(cache_bytes);
         let tables = Arc::new(tables::DocTables::new(Some(fields.all)));
         let shared = Shared {
             fields,
@@ -185,7 +104,7 @@ impl Search {
             changes: tx,
             indexer: std::sync::Mutex::new(None),
             generation: Arc::new(AtomicU64::new(0)),
-            cache: std::sync::Mutex::new(cache),
+            caches: cache::Caches::new(results_bytes, rows_bytes),
             tables,
         };
         let search = Self { shared: Arc::new(shared) };
@@ -209,41 +128,68 @@ impl Search {
         }
     }
 
+    /// The index generation now: take it before reading what is to be kept, and give it to
+    /// [`remember`](Self::remember) or [`rows`](Self::rows).
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generation())
+    }
+
+    fn generation(&self) -> u64 {
+        self.shared.generation.load(Ordering::Acquire)
+    }
+
     /// A result cached under `key` for the current index generation.
     pub fn cached<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
-        let generation = self.shared.generation.load(Ordering::Acquire);
-        let (found, garbage) = {
-            let mut cache = self.shared.cache.lock().ok()?;
-            if cache.budget == 0 {
-                return None;
-            }
-            (cache.get(generation, key), std::mem::take(&mut cache.garbage))
-        };
-        dispose(garbage);
-        found.and_then(|v| v.downcast::<T>().ok())
+        cache::lookup(&self.shared.caches.results, self.generation(), key)
     }
 
     /// Keeps a result of about `bytes` until the index changes (or until it is among the least
-    /// recently used when the cache is full): bounded, and never stale.
-    pub fn remember<T: Any + Send + Sync>(&self, key: String, value: Arc<T>, bytes: usize) {
-        let generation = self.shared.generation.load(Ordering::Acquire);
-        let garbage = {
-            let Ok(mut cache) = self.shared.cache.lock() else { return };
-            cache.align(generation);
-            cache.insert(key, Cached { value, bytes });
-            std::mem::take(&mut cache.garbage)
-        };
-        dispose(garbage);
+    /// recently used when the cache is full): bounded, and never stale. Nothing is kept when the
+    /// index changed since `ticket` was taken.
+    pub fn remember<T: Any + Send + Sync>(&self, ticket: Ticket, key: String, value: Arc<T>, bytes: usize) {
+        cache::keep(&self.shared.caches.results, self.generation(), ticket, key, value, bytes);
+    }
+
+    /// The rows of `keys`, in their order: those in the row cache from there, the others from
+    /// `fetch` (given the positions of the missing keys, it reads them in one query), kept for
+    /// the next page that shows them. Keys without a row are left out.
+    pub async fn rows<T, E, Fut>(&self, keys: &[String], fetch: impl FnOnce(Vec<usize>) -> Fut) -> Result<Vec<T>, E>
+    where
+        T: Row,
+        Fut: Future<Output = Result<Vec<T>, E>>,
+    {
+        let ticket = self.ticket();
+        let rows = &self.shared.caches.rows;
+        let mut found: Vec<Option<T>> =
+            keys.iter().map(|k| cache::lookup::<T>(rows, ticket.0, k).map(|row| row.as_ref().clone())).collect();
+        let missing: Vec<usize> = found.iter().enumerate().filter(|(_, row)| row.is_none()).map(|(i, _)| i).collect();
+        if !missing.is_empty() {
+            for row in fetch(missing).await? {
+                let key = row.key();
+                if let Some(i) = keys.iter().position(|k| *k == key) {
+                    let bytes = row.approx_bytes();
+                    cache::keep(rows, self.generation(), ticket, key, Arc::new(row.clone()), bytes);
+                    found[i] = Some(row);
+                }
+            }
+        }
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// Lookups answered from the results cache, and those that were not, since the start.
     pub fn cache_counts(&self) -> (u64, u64) {
-        self.shared.cache.lock().map_or((0, 0), |c| (c.hits, c.misses))
+        self.shared.caches.results.lock().map_or((0, 0), |c| (c.hits, c.misses))
+    }
+
+    /// Rows found in the row cache, and those read from the database, since the start.
+    pub fn row_counts(&self) -> (u64, u64) {
+        self.shared.caches.rows.lock().map_or((0, 0), |c| (c.hits, c.misses))
     }
 
     /// Figures for monitoring.
     pub fn stats(&self) -> Stats {
         let (cache_hits, cache_misses) = self.cache_counts();
+        let (row_hits, row_misses) = self.row_counts();
         let live = self.live();
         Stats {
             ready: live.is_some(),
@@ -251,6 +197,8 @@ impl Search {
             commits: self.shared.generation.load(Ordering::Acquire),
             cache_hits,
             cache_misses,
+            row_hits,
+            row_misses,
         }
     }
 
@@ -299,60 +247,16 @@ impl Search {
     }
 }
 
-/// Frees maps the cache left behind, on a blocking thread when there is much to free, so that the
-/// request at hand does not wait either.
-fn dispose(garbage: Vec<HashMap<String, Cached>>) {
-    let entries: usize = garbage.iter().map(HashMap::len).sum();
-    if entries < 64 {
-        return;
-    }
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        runtime.spawn_blocking(move || drop(garbage));
-    }
+/// A row the search pages show (a platform's card, a document's title), kept by
+/// [`Search::rows`].
+pub trait Row: Any + Send + Sync + Clone {
+    /// Its key in the row cache (the same for the key asked for and the row read).
+    fn key(&self) -> String;
+    /// Roughly the memory it holds.
+    fn approx_bytes(&self) -> usize;
 }
 
 /// Where the index of the current schema version lives.
 pub fn index_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("search").join(format!("v{}", schema::SCHEMA_VERSION))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn value(n: u32) -> Cached {
-        Cached { value: Arc::new(n), bytes: 100 }
-    }
-
-    #[test]
-    fn results_asked_for_again_stay_while_one_off_queries_leave() {
-        // Room for about eight results.
-        let mut cache = ResultCache::new(8 * 110);
-        cache.insert("popular".into(), value(0));
-        for n in 0..100 {
-            cache.insert(format!("once {n}"), value(n));
-            if n % 3 == 0 {
-                assert!(cache.get(0, "popular").is_some(), "after {n} one-off queries");
-            }
-            assert!(cache.recent.len() + cache.older.len() <= 8, "bounded");
-            assert!(cache.recent_bytes <= cache.budget / 2);
-        }
-        assert!(cache.get(0, "once 0").is_none(), "an old one-off query is gone");
-        assert!(cache.get(0, "once 99").is_some());
-    }
-
-    #[test]
-    fn a_new_index_generation_empties_the_cache_and_a_zero_budget_keeps_nothing() {
-        let mut cache = ResultCache::new(1000);
-        cache.insert("q".into(), value(1));
-        assert!(cache.get(0, "q").is_some());
-        assert!(cache.get(1, "q").is_none(), "the index changed");
-        let mut none = ResultCache::new(0);
-        none.insert("q".into(), value(1));
-        assert!(none.get(0, "q").is_none());
-        assert_eq!((cache.hits, cache.misses), (1, 1));
-        let mut small = ResultCache::new(150);
-        small.insert("big".into(), value(2));
-        assert!(small.get(0, "big").is_none(), "a result larger than half the budget is not kept");
-    }
 }

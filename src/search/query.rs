@@ -4,8 +4,9 @@
 //! (the last word may be the start of a word); a match in the name or short name counts most, then
 //! the summary, then other names (English name, agency, enterprises), then the description; the
 //! words together as a phrase count extra, and so do matches with the same diacritics as typed.
-//! Only when that finds fewer than three results are words of five letters or more matched with
-//! one typo. Recognition and ratings never change a relevance ranking.
+//! Only when that finds fewer than three results are words of five letters or more that the index
+//! does not know matched with one typo, and then results missing one word. Recognition and ratings
+//! never change a relevance ranking.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -121,6 +122,7 @@ pub struct Suggestion {
     pub label: String,
 }
 
+#[derive(Clone)]
 struct Words {
     /// Folded words in the order typed (for phrases).
     sequence: Vec<String>,
@@ -142,6 +144,34 @@ fn unique(words: &[String]) -> Vec<String> {
 }
 
 impl Words {
+    /// The same words without the one at `drop` (an index into `folded`).
+    fn without(&self, drop: usize) -> Self {
+        let gone = &self.folded[drop];
+        let was_last = drop + 1 == self.folded.len();
+        Self {
+            sequence: self.sequence.iter().filter(|w| *w != gone).cloned().collect(),
+            folded: self.folded.iter().filter(|w| *w != gone).cloned().collect(),
+            exact: self.exact.clone(),
+            last_is_prefix: self.last_is_prefix && !was_last,
+        }
+    }
+
+    /// For each word of `folded`, whether the index has it (the last word, when typed as a
+    /// prefix, as the start of a word).
+    fn known(&self, searcher: &Searcher, fields: &Fields) -> tantivy::Result<Vec<bool>> {
+        let last = self.folded.len().saturating_sub(1);
+        let mut known = Vec::with_capacity(self.folded.len());
+        for (i, word) in self.folded.iter().enumerate() {
+            let found = if i == last && self.last_is_prefix {
+                !expansions(searcher, fields.all, word, 1)?.is_empty()
+            } else {
+                searcher.doc_freq(&Term::from_field_text(fields.all, word))? > 0
+            };
+            known.push(found);
+        }
+        Ok(known)
+    }
+
     fn of(text: &str) -> Self {
         let sequence: Vec<String> = schema::terms(&mut schema::folded_analyzer(), text).into_iter().take(16).collect();
         let exact: Vec<String> = schema::terms(&mut schema::exact_analyzer(), text).into_iter().take(16).collect();
@@ -190,8 +220,10 @@ fn discriminative(searcher: &Searcher, term: &Term) -> bool {
 struct TextQuery {
     matching: Box<dyn Query>,
     boosts: Vec<Boost>,
-    /// Every word required as it is (no typo allowed): what the fast first pass reads.
+    /// Every word as it is (no typo allowed): what the fast first pass reads.
     parts: Option<Vec<Part>>,
+    /// Whether a match may miss one of the words.
+    all_but_one: bool,
 }
 
 /// Candidates of the cheap ranking that the full ranking reorders.
@@ -221,18 +253,22 @@ fn text_query(
     tables: &Arc<DocTables>,
     words: &Words,
     mode: Mode,
+    typo: &[bool],
 ) -> tantivy::Result<Option<TextQuery>> {
     if words.folded.is_empty() {
         return Ok(None);
     }
     let last = words.folded.len() - 1;
+    let fuzzy_at = |i: usize| mode != Mode::Strict && typo.get(i).copied().unwrap_or(false);
     let mut required: Vec<Box<dyn Query>> = Vec::new();
     let mut boosts: Vec<Boost> = Vec::new();
-    let mut parts = (mode == Mode::Strict).then(Vec::new);
+    // Every word as it is: the fast first pass can run.
+    let exact = !(0..words.folded.len()).any(fuzzy_at);
+    let mut parts = exact.then(Vec::new);
     for (i, word) in words.folded.iter().enumerate() {
         let term = Term::from_field_text(fields.all, word);
         let prefix = i == last && words.last_is_prefix;
-        let fuzzy = mode != Mode::Strict && word.chars().count() >= FUZZY_MIN_CHARS;
+        let fuzzy = fuzzy_at(i);
         // A prefix that only one word of the index starts with is that word: a plain term query.
         let only = if prefix && !fuzzy { expansions(searcher, fields.all, word, 2)? } else { Vec::new() };
         // A prefix or typo match is a constant-score automaton query (a bit set, cheap to
@@ -287,19 +323,19 @@ fn text_query(
             boosts.push(Boost::phrase(terms, boost));
         }
     }
-    Ok(Some(TextQuery { matching, boosts, parts }))
+    Ok(Some(TextQuery { matching, boosts, parts, all_but_one: mode == Mode::Relaxed && words.folded.len() >= 2 }))
 }
 
 /// The first pass, segment by segment: the fast path where every word is a bit set in the
 /// segment, tantivy's intersection of `matching` elsewhere.
-fn first_pass(searcher: &Searcher, matching: &dyn Query, collector: &Catalogue<'_>, parts: &[Part]) -> tantivy::Result<Found> {
+fn first_pass(searcher: &Searcher, text: &TextQuery, parts: &[Part], collector: &Catalogue<'_>) -> tantivy::Result<Found> {
     let scoring = collector.requires_scoring();
     let enable = if scoring { EnableScoring::enabled_from_searcher(searcher) } else { EnableScoring::disabled_from_searcher(searcher) };
-    let weight = matching.weight(enable)?;
+    let weight = text.matching.weight(enable)?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
         let mut child = collector.for_segment(u32::try_from(ord).unwrap_or(u32::MAX), reader)?;
-        if !fast::collect(reader, collector.tables, parts, collector.sort, &mut child)? {
+        if !fast::collect(reader, collector.tables, parts, text.all_but_one, collector.sort, &mut child)? {
             let alive = reader.alive_bitset();
             if scoring {
                 weight.for_each(reader, &mut |doc, score| {
@@ -335,14 +371,36 @@ fn highlight_query(fields: &Fields, text: &str) -> BooleanQuery {
 /// Runs a catalogue query: the page of hits, the total, and facet counts.
 pub fn platforms(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, q: &PlatformQuery) -> tantivy::Result<PlatformResults> {
     let words = Words::of(&q.text);
-    let Some(strict) = text_query(searcher, fields, tables, &words, Mode::Strict)? else { return Ok(PlatformResults::default()) };
+    let Some(strict) = text_query(searcher, fields, tables, &words, Mode::Strict, &[])? else { return Ok(PlatformResults::default()) };
     let mut results = run_platforms(searcher, fields, tables, q, strict, RERANK_WINDOW)?;
-    let has_long_word = words.folded.iter().any(|w| w.chars().count() >= FUZZY_MIN_CHARS);
-    for (mode, applies) in [(Mode::Typos, has_long_word), (Mode::Relaxed, words.folded.len() >= 2)] {
-        if results.total >= TOO_FEW || !applies {
-            continue;
+    if results.total >= TOO_FEW {
+        return Ok(results);
+    }
+    // A word the index has is taken as meant: only long words it does not know may hold a typo.
+    // One typo on a common word unites the posting lists of its many neighbours (`thong`:
+    // `thang`, `thon`, ...), which made the slowest searches of all.
+    let known = words.known(searcher, fields)?;
+    let typo: Vec<bool> = words.folded.iter().zip(&known).map(|(w, k)| !k && w.chars().count() >= FUZZY_MIN_CHARS).collect();
+    let dead: Vec<usize> = (0..words.folded.len()).filter(|&i| !known[i] && !typo[i]).collect();
+    let mut retries: Vec<(Words, Mode, Vec<bool>)> = Vec::new();
+    if typo.contains(&true) {
+        retries.push((words.clone(), Mode::Typos, typo.clone()));
+    }
+    // All words but one: when one word can match nothing, that is the others, every one required.
+    match dead.as_slice() {
+        [i] if words.folded.len() >= 2 => {
+            let mut rest = typo.clone();
+            rest.remove(*i);
+            retries.push((words.without(*i), Mode::Typos, rest));
         }
-        if let Some(wider) = text_query(searcher, fields, tables, &words, mode)? {
+        [] if words.folded.len() >= 2 => retries.push((words.clone(), Mode::Relaxed, typo.clone())),
+        _ => {}
+    }
+    for (words, mode, typo) in retries {
+        if results.total >= TOO_FEW {
+            break;
+        }
+        if let Some(wider) = text_query(searcher, fields, tables, &words, mode, &typo)? {
             let retry = run_platforms(searcher, fields, tables, q, wider, RERANK_WINDOW)?;
             if retry.total > results.total {
                 results = PlatformResults { widened: true, ..retry };
@@ -367,7 +425,7 @@ fn run_platforms(
     let keep = if q.sort == SearchSort::Relevance { wanted.max(window) } else { wanted };
     let collector = Catalogue { tables, section: "platform", filter: &q.filter, sort: q.sort, keep, facets: q.facets };
     let found = match &text.parts {
-        Some(parts) => first_pass(searcher, text.matching.as_ref(), &collector, parts)?,
+        Some(parts) => first_pass(searcher, &text, parts, &collector)?,
         None => searcher.search(text.matching.as_ref(), &collector)?,
     };
     let best: Vec<(Score, DocAddress)> = if q.sort == SearchSort::Relevance {
@@ -428,7 +486,7 @@ impl Snippets {
 /// Documents, news and questions matching `text`, best first.
 pub fn texts(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, text: &str, limit: usize) -> tantivy::Result<Vec<TextHit>> {
     let words = Words::of(text);
-    let Some(TextQuery { matching, boosts, .. }) = text_query(searcher, fields, tables, &words, Mode::Strict)? else {
+    let Some(TextQuery { matching, boosts, .. }) = text_query(searcher, fields, tables, &words, Mode::Strict, &[])? else {
         return Ok(Vec::new());
     };
     let mut sections: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -669,6 +727,26 @@ mod tests {
     }
 
     #[test]
+    fn only_words_the_index_lacks_may_hold_a_typo_and_a_word_that_matches_nothing_is_left_out() {
+        let (s, f) = searcher(&[
+            platform(1, "Học trực tuyến", "x", "national", &[]),
+            platform(2, "Cảnh báo tuyết rơi", "y", "national", &[]),
+            platform(3, "Bản đồ số", "z", "national", &[]),
+        ]);
+        let run = |text: &str| platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query(text)).unwrap();
+        // `tuyet` is a word of the index: taken as typed, not widened to `tuyen` one letter away.
+        let known = run("tuyet ");
+        assert_eq!((hit_ids(&known), known.widened), (vec![2], false));
+        // `tuyeb` is not: one typo away from both.
+        let mut unknown = hit_ids(&run("tuyeb "));
+        unknown.sort();
+        assert_eq!(unknown, [1, 2]);
+        // `xyz` (too short for a typo) can match nothing: the other words are all required.
+        let dropped = run("hoc truc xyz");
+        assert_eq!((hit_ids(&dropped), dropped.widened), (vec![1], true));
+    }
+
+    #[test]
     fn facet_counts_apply_the_other_filters() {
         let (s, f) = searcher(&[
             platform(1, "Sức khỏe A", "x", "national", &["suc-khoe"]),
@@ -832,7 +910,7 @@ mod tests {
             let q = query(text);
             let words = Words::of(text);
             let run = |window| {
-                let text_query = text_query(&s, &f, &tables, &words, Mode::Strict).unwrap().unwrap();
+                let text_query = text_query(&s, &f, &tables, &words, Mode::Strict, &[]).unwrap().unwrap();
                 run_platforms(&s, &f, &tables, &q, text_query, window).unwrap()
             };
             let (windowed, exhaustive) = (run(RERANK_WINDOW), run(usize::MAX / 4));
@@ -860,6 +938,39 @@ mod tests {
                 q.filter.need = Some("hoc-tap".into());
                 let (a, b) = (platforms(&s, &f, &dense, &q).unwrap(), platforms(&s, &f, &postings, &q).unwrap());
                 assert_eq!((a.total, hit_ids(&a), &a.facets), (b.total, hit_ids(&b), &b.facets), "{text} {sort:?} need");
+            }
+        }
+    }
+
+    #[test]
+    fn all_but_one_word_is_found_counted_and_scored_alike_by_bit_sets_and_posting_lists() {
+        let (s, f) = searcher(&generated(9_000));
+        let dense = Arc::new(DocTables::new(Some(f.all)));
+        let postings = Arc::new(DocTables::new(None));
+        for text in ["nen tang cho nguoi dan khong", "hoc sinh thong minh", "dich vu cong truc tuyen ha", "giao thong thu"] {
+            for sort in [SearchSort::Relevance, SearchSort::Name] {
+                for need in [None, Some("hoc-tap")] {
+                    let filter = FacetFilter { need: need.map(str::to_owned), ..FacetFilter::default() };
+                    // Every match kept, so that the comparison does not depend on how ties are cut.
+                    let run = |tables: &Arc<DocTables>| {
+                        let relaxed = text_query(&s, &f, tables, &Words::of(text), Mode::Relaxed, &[]).unwrap().unwrap();
+                        assert!(relaxed.all_but_one && relaxed.parts.is_some(), "{text}: the fast path is offered");
+                        let collector = Catalogue { tables, section: "platform", filter: &filter, sort, keep: 10_000, facets: true };
+                        first_pass(&s, &relaxed, relaxed.parts.as_ref().unwrap(), &collector).unwrap()
+                    };
+                    let (a, b) = (run(&dense), run(&postings));
+                    assert!(a.total > 0, "{text}");
+                    assert_eq!((a.total, &a.facets, a.best.len()), (b.total, &b.facets, b.best.len()), "{text} {sort:?} {need:?}");
+                    let scores = |found: &Found| -> HashMap<DocAddress, Rank> { found.best.iter().map(|(r, a)| (*a, r.clone())).collect() };
+                    let (a, b) = (scores(&a), scores(&b));
+                    for (address, rank) in &a {
+                        match (rank, b.get(address)) {
+                            // Sums of the same terms in another order differ in the last bits.
+                            (Rank::Number(x), Some(Rank::Number(y))) => assert!((x - y).abs() < 1e-4, "{text}: {x} vs {y}"),
+                            (x, y) => assert_eq!(Some(x), y, "{text} {sort:?}"),
+                        }
+                    }
+                }
             }
         }
     }
@@ -922,15 +1033,18 @@ mod tests {
         assert_eq!(s.segment_readers().len(), 1);
         let dense = Arc::new(DocTables::new(Some(f.all)));
         let postings = Arc::new(DocTables::new(None));
-        let parts = |text: &str| text_query(&s, &f, &dense, &Words::of(text), Mode::Strict).unwrap().unwrap().parts.unwrap();
+        let parts = |text: &str| text_query(&s, &f, &dense, &Words::of(text), Mode::Strict, &[]).unwrap().unwrap().parts.unwrap();
         let segment = s.segment_reader(0);
         let filter = FacetFilter::default();
         let collector =
             Catalogue { tables: &dense, section: "platform", filter: &filter, sort: SearchSort::Relevance, keep: 10, facets: false };
         let mut child = collector.for_segment(0, segment).unwrap();
-        assert!(fast::collect(segment, &dense, &parts("nen tang cho"), SearchSort::Relevance, &mut child).unwrap(), "frequent words");
+        assert!(
+            fast::collect(segment, &dense, &parts("nen tang cho"), false, SearchSort::Relevance, &mut child).unwrap(),
+            "frequent words"
+        );
         let mut child = collector.for_segment(0, segment).unwrap();
-        assert!(!fast::collect(segment, &dense, &parts("nen tang 17 "), SearchSort::Relevance, &mut child).unwrap(), "a rare word");
+        assert!(!fast::collect(segment, &dense, &parts("nen tang 17 "), false, SearchSort::Relevance, &mut child).unwrap(), "a rare word");
         for text in ["nen tang", "nen tang cho", "khong co that", "nguoi dung phuc vu nen", "nen tang s"] {
             for facets in [false, true] {
                 let mut q = query(text);

@@ -51,6 +51,21 @@ impl Bits {
         Self { words: words.into(), max_doc, len }
     }
 
+    /// The documents `query` matches in `segment` (its scores ignored).
+    pub fn of_query(query: &dyn Query, segment: &SegmentReader) -> tantivy::Result<Self> {
+        let max_doc = segment.max_doc();
+        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
+        let weight = query.weight(EnableScoring::disabled_from_schema(segment.schema()))?;
+        weight.for_each_no_score(segment, &mut |docs| {
+            for doc in docs {
+                if let Some(word) = words.get_mut((doc / 64) as usize) {
+                    *word |= 1 << (doc % 64);
+                }
+            }
+        })?;
+        Ok(Self::new(words, max_doc))
+    }
+
     /// Whether `doc` is in the set.
     pub fn contains(&self, doc: DocId) -> bool {
         self.words.get((doc / 64) as usize).is_some_and(|w| w & (1 << (doc % 64)) != 0)

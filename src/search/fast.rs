@@ -1,5 +1,5 @@
 //! The first pass for queries whose every word is a bit set in a segment: frequent words (dense
-//! columns) and the prefix of the last word. Short queries of common words match most of the
+//! columns), the prefix of the last word, and words allowed one typo (their neighbours' documents). Short queries of common words match most of the
 //! catalogue (`nen tang`, `dich vu`), and walking their matches one document at a time is the
 //! slowest thing search does.
 //!
@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use tantivy::collector::SegmentCollector as _;
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::query::Bm25Weight;
+use tantivy::query::{Bm25Weight, FuzzyTermQuery};
 use tantivy::schema::Term;
 use tantivy::{DocId, Score, SegmentReader};
 
@@ -35,6 +35,8 @@ pub enum Part {
     Word(Term, Bm25Weight),
     /// The start of a word: a constant score of 1, as the general path's prefix clause.
     Prefix(PrefixQuery),
+    /// A word with one typo allowed: a constant score of 1, as tantivy's fuzzy query gives.
+    Typo(FuzzyTermQuery),
 }
 
 /// Runs the first pass of one segment into `child` when every word is a bit set there and returns
@@ -66,6 +68,7 @@ pub fn collect(
                 field = Some(term.field());
             }
             Part::Prefix(query) => prefixes.push(query.docs(reader)?),
+            Part::Typo(query) => prefixes.push(Bits::of_query(query, reader)?),
         }
     }
     if parts.is_empty() {

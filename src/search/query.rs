@@ -220,8 +220,8 @@ fn discriminative(searcher: &Searcher, term: &Term) -> bool {
 struct TextQuery {
     matching: Box<dyn Query>,
     boosts: Vec<Boost>,
-    /// Every word as it is (no typo allowed): what the fast first pass reads.
-    parts: Option<Vec<Part>>,
+    /// Every word as the fast first pass reads it.
+    parts: Vec<Part>,
     /// Whether a match may miss one of the words.
     all_but_one: bool,
 }
@@ -262,9 +262,7 @@ fn text_query(
     let fuzzy_at = |i: usize| mode != Mode::Strict && typo.get(i).copied().unwrap_or(false);
     let mut required: Vec<Box<dyn Query>> = Vec::new();
     let mut boosts: Vec<Boost> = Vec::new();
-    // Every word as it is: the fast first pass can run.
-    let exact = !(0..words.folded.len()).any(fuzzy_at);
-    let mut parts = exact.then(Vec::new);
+    let mut parts = Vec::new();
     for (i, word) in words.folded.iter().enumerate() {
         let term = Term::from_field_text(fields.all, word);
         let prefix = i == last && words.last_is_prefix;
@@ -277,25 +275,23 @@ fn text_query(
             let weight = Bm25Weight::for_terms(searcher, std::slice::from_ref(&term))?;
             Ok((Box::new(WordQuery::new(term.clone(), tables.clone())), Part::Word(term, weight)))
         };
-        let (clause, part): (Box<dyn Query>, Option<Part>) = match (prefix, fuzzy) {
-            (true, false) if only.len() == 1 => {
-                let (clause, part) = whole(Term::from_field_bytes(fields.all, &only[0]))?;
-                (clause, Some(part))
+        let (clause, part): (Box<dyn Query>, Part) = match (prefix, fuzzy) {
+            (true, false) if only.len() == 1 => whole(Term::from_field_bytes(fields.all, &only[0]))?,
+            (true, true) => {
+                let query = FuzzyTermQuery::new_prefix(term.clone(), 1, true);
+                (Box::new(query.clone()), Part::Typo(query))
             }
-            (true, true) => (Box::new(FuzzyTermQuery::new_prefix(term.clone(), 1, true)), None),
-            (false, true) => (Box::new(FuzzyTermQuery::new(term.clone(), 1, true)), None),
+            (false, true) => {
+                let query = FuzzyTermQuery::new(term.clone(), 1, true);
+                (Box::new(query.clone()), Part::Typo(query))
+            }
             (true, false) => {
                 let query = PrefixQuery::new(fields.all, word, tables.clone());
-                (Box::new(query.clone()), Some(Part::Prefix(query)))
+                (Box::new(query.clone()), Part::Prefix(query))
             }
-            (false, false) => {
-                let (clause, part) = whole(term.clone())?;
-                (clause, Some(part))
-            }
+            (false, false) => whole(term.clone())?,
         };
-        if let (Some(list), Some(part)) = (parts.as_mut(), part) {
-            list.push(part);
-        }
+        parts.push(part);
         let automaton = fuzzy || (prefix && only.len() != 1);
         if automaton && discriminative(searcher, &term) {
             boosts.push(Boost::term(term, 1.0));
@@ -328,14 +324,14 @@ fn text_query(
 
 /// The first pass, segment by segment: the fast path where every word is a bit set in the
 /// segment, tantivy's intersection of `matching` elsewhere.
-fn first_pass(searcher: &Searcher, text: &TextQuery, parts: &[Part], collector: &Catalogue<'_>) -> tantivy::Result<Found> {
+fn first_pass(searcher: &Searcher, text: &TextQuery, collector: &Catalogue<'_>) -> tantivy::Result<Found> {
     let scoring = collector.requires_scoring();
     let enable = if scoring { EnableScoring::enabled_from_searcher(searcher) } else { EnableScoring::disabled_from_searcher(searcher) };
     let weight = text.matching.weight(enable)?;
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
         let mut child = collector.for_segment(u32::try_from(ord).unwrap_or(u32::MAX), reader)?;
-        if !fast::collect(reader, collector.tables, parts, text.all_but_one, collector.sort, &mut child)? {
+        if !fast::collect(reader, collector.tables, &text.parts, text.all_but_one, collector.sort, &mut child)? {
             let alive = reader.alive_bitset();
             if scoring {
                 weight.for_each(reader, &mut |doc, score| {
@@ -424,10 +420,7 @@ fn run_platforms(
     let wanted = q.offset.saturating_add(limit);
     let keep = if q.sort == SearchSort::Relevance { wanted.max(window) } else { wanted };
     let collector = Catalogue { tables, section: "platform", filter: &q.filter, sort: q.sort, keep, facets: q.facets };
-    let found = match &text.parts {
-        Some(parts) => first_pass(searcher, &text, parts, &collector)?,
-        None => searcher.search(text.matching.as_ref(), &collector)?,
-    };
+    let found = first_pass(searcher, &text, &collector)?;
     let best: Vec<(Score, DocAddress)> = if q.sort == SearchSort::Relevance {
         let candidates = found.best.into_iter().map(|(rank, a)| (if let Rank::Number(s) = rank { s as Score } else { 0.0 }, a)).collect();
         rerank(searcher, &text.boosts, candidates)?
@@ -943,24 +936,34 @@ mod tests {
     }
 
     #[test]
-    fn all_but_one_word_is_found_counted_and_scored_alike_by_bit_sets_and_posting_lists() {
+    fn retries_are_found_counted_and_scored_alike_by_bit_sets_and_posting_lists() {
         let (s, f) = searcher(&generated(9_000));
         let dense = Arc::new(DocTables::new(Some(f.all)));
         let postings = Arc::new(DocTables::new(None));
-        for text in ["nen tang cho nguoi dan khong", "hoc sinh thong minh", "dich vu cong truc tuyen ha", "giao thong thu"] {
+        let cases: [(&str, Mode, &[bool]); 7] = [
+            ("nen tang cho nguoi dan khong", Mode::Relaxed, &[]),
+            ("hoc sinh thong minh", Mode::Relaxed, &[]),
+            ("dich vu cong truc tuyen ha", Mode::Relaxed, &[]),
+            ("giao thong thu", Mode::Relaxed, &[]),
+            // A word with a typo, finished, or still being typed (a typo in a prefix).
+            ("giao thogn minh", Mode::Typos, &[false, true, false]),
+            ("giao thogn minh", Mode::Relaxed, &[false, true, false]),
+            ("hoc truc tuyne", Mode::Typos, &[false, false, true]),
+        ];
+        for (text, mode, typo) in cases {
             for sort in [SearchSort::Relevance, SearchSort::Name] {
                 for need in [None, Some("hoc-tap")] {
                     let filter = FacetFilter { need: need.map(str::to_owned), ..FacetFilter::default() };
                     // Every match kept, so that the comparison does not depend on how ties are cut.
                     let run = |tables: &Arc<DocTables>| {
-                        let relaxed = text_query(&s, &f, tables, &Words::of(text), Mode::Relaxed, &[]).unwrap().unwrap();
-                        assert!(relaxed.all_but_one && relaxed.parts.is_some(), "{text}: the fast path is offered");
+                        let wider = text_query(&s, &f, tables, &Words::of(text), mode, typo).unwrap().unwrap();
+                        assert_eq!(wider.all_but_one, mode == Mode::Relaxed);
                         let collector = Catalogue { tables, section: "platform", filter: &filter, sort, keep: 10_000, facets: true };
-                        first_pass(&s, &relaxed, relaxed.parts.as_ref().unwrap(), &collector).unwrap()
+                        first_pass(&s, &wider, &collector).unwrap()
                     };
                     let (a, b) = (run(&dense), run(&postings));
-                    assert!(a.total > 0, "{text}");
-                    assert_eq!((a.total, &a.facets, a.best.len()), (b.total, &b.facets, b.best.len()), "{text} {sort:?} {need:?}");
+                    assert!(a.total > 0, "{text} {mode:?}");
+                    assert_eq!((a.total, &a.facets, a.best.len()), (b.total, &b.facets, b.best.len()), "{text} {mode:?} {sort:?} {need:?}");
                     let scores = |found: &Found| -> HashMap<DocAddress, Rank> { found.best.iter().map(|(r, a)| (*a, r.clone())).collect() };
                     let (a, b) = (scores(&a), scores(&b));
                     for (address, rank) in &a {
@@ -1033,7 +1036,7 @@ mod tests {
         assert_eq!(s.segment_readers().len(), 1);
         let dense = Arc::new(DocTables::new(Some(f.all)));
         let postings = Arc::new(DocTables::new(None));
-        let parts = |text: &str| text_query(&s, &f, &dense, &Words::of(text), Mode::Strict, &[]).unwrap().unwrap().parts.unwrap();
+        let parts = |text: &str| text_query(&s, &f, &dense, &Words::of(text), Mode::Strict, &[]).unwrap().unwrap().parts;
         let segment = s.segment_reader(0);
         let filter = FacetFilter::default();
         let collector =

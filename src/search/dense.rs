@@ -175,13 +175,14 @@ impl Column {
     pub fn block_bound(&self, block: usize, weight: &Bm25Weight) -> Score {
         self.bounds.get(block).map_or(0.0, |(freq, norm)| if *freq == 0 { 0.0 } else { weight.score(*norm, u32::from(*freq)) })
     }
-}
 
-impl Column {
-    /// Decodes one word's posting list.
-    fn read(mut postings: SegmentPostings, fieldnorms: &FieldNormReader, max_doc: DocId) -> Self {
+    /// Decodes one word's posting list (none: the word is not in the segment).
+    fn read(postings: Option<SegmentPostings>, fieldnorms: &FieldNormReader, max_doc: DocId) -> Self {
         let blocks = (max_doc as usize).div_ceil(64);
         let (mut freqs, mut bits, mut bounds) = (vec![0u8; max_doc as usize], vec![0u64; blocks], vec![(0u8, u8::MAX); blocks]);
+        let Some(mut postings) = postings else {
+            return Self { docs: Bits::new(bits, max_doc), freqs: freqs.into(), bounds: bounds.into() };
+        };
         while postings.doc() != TERMINATED {
             let doc = postings.doc();
             let block = (doc / 64) as usize;
@@ -204,14 +205,8 @@ impl Column {
             Some(reader) => reader,
             None => FieldNormReader::constant(max_doc, 1),
         };
-        Ok(match segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::WithFreqs)? {
-            Some(postings) => Self::read(postings, &fieldnorms, max_doc),
-            None => Self {
-                docs: Bits::new(vec![0; (max_doc as usize).div_ceil(64)], max_doc),
-                freqs: vec![0; max_doc as usize].into(),
-                bounds: vec![(0, u8::MAX); (max_doc as usize).div_ceil(64)].into(),
-            },
-        })
+        let postings = segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::WithFreqs)?;
+        Ok(Self::read(postings, &fieldnorms, max_doc))
     }
 }
 
@@ -239,7 +234,7 @@ impl DenseColumns {
         let mut columns = HashMap::with_capacity(frequent.len());
         for (key, info) in frequent {
             let postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
-            columns.insert(key, Column::read(postings, &fieldnorms, max_doc));
+            columns.insert(key, Column::read(Some(postings), &fieldnorms, max_doc));
         }
         Ok(Self { columns })
     }

@@ -1,7 +1,7 @@
 //! The first pass for queries whose every word is a bit set in a segment: frequent words (dense
-//! columns), the prefix of the last word, and words allowed one typo (their neighbours' documents). Short queries of common words match most of the
-//! catalogue (`nen tang`, `dich vu`), and walking their matches one document at a time is the
-//! slowest thing search does.
+//! columns), the prefix of the last word, and words allowed one typo (their neighbours'
+//! documents). Short queries of common words match most of the catalogue (`nen tang`, `dich vu`),
+//! and walking their matches one document at a time is the slowest thing search does.
 //!
 //! Here the matches of a block of 64 documents are the AND of the words' bits (and of the
 //! documents not deleted). When only the total is asked for, a block is counted with one
@@ -54,19 +54,23 @@ pub fn collect(
     let mut words: Vec<(Cow<'_, Column>, &Bm25Weight)> = Vec::new();
     let mut prefixes: Vec<Bits> = Vec::new();
     let mut field = None;
+    // Whole words first: when one has no column, nothing else is gathered in vain.
+    for part in parts {
+        if let Part::Word(term, weight) = part {
+            let column = match table.dense().get(term) {
+                Some(column) => Cow::Borrowed(column),
+                // Accepting all words but one, tantivy walks every word's whole list: decoding
+                // a rarer word (under a sixteenth of the documents) costs far less.
+                None if all_but_one && reader.max_doc() >= MIN_SEGMENT_DOCS => Cow::Owned(Column::for_query(reader, term)?),
+                None => return Ok(false),
+            };
+            words.push((column, weight));
+            field = Some(term.field());
+        }
+    }
     for part in parts {
         match part {
-            Part::Word(term, weight) => {
-                let column = match table.dense().get(term) {
-                    Some(column) => Cow::Borrowed(column),
-                    // Accepting all words but one, tantivy walks every word's whole list: decoding
-                    // a rarer word (under a sixteenth of the documents) costs far less.
-                    None if all_but_one && reader.max_doc() >= MIN_SEGMENT_DOCS => Cow::Owned(Column::for_query(reader, term)?),
-                    None => return Ok(false),
-                };
-                words.push((column, weight));
-                field = Some(term.field());
-            }
+            Part::Word(..) => {}
             Part::Prefix(query) => prefixes.push(query.docs(reader)?),
             Part::Typo(query) => prefixes.push(Bits::of_query(query, reader)?),
         }

@@ -195,9 +195,9 @@ fn boxed(q: impl Query + 'static, boost: f32) -> Box<dyn Query> {
 enum Mode {
     /// Every word, exactly (the last may be a prefix).
     Strict,
-    /// Every word; long words may have one typo.
+    /// Every word; the long words marked as possible typos may have one.
     Typos,
-    /// All words but one; long words may have one typo.
+    /// All words but one; the long words marked as possible typos may have one.
     Relaxed,
 }
 
@@ -323,7 +323,7 @@ fn text_query(
 }
 
 /// The first pass, segment by segment: the fast path where every word is a bit set in the
-/// segment, tantivy's intersection of `matching` elsewhere.
+/// segment, tantivy's query `matching` elsewhere.
 fn first_pass(searcher: &Searcher, text: &TextQuery, collector: &Catalogue<'_>) -> tantivy::Result<Found> {
     let scoring = collector.requires_scoring();
     let enable = if scoring { EnableScoring::enabled_from_searcher(searcher) } else { EnableScoring::disabled_from_searcher(searcher) };

@@ -72,6 +72,19 @@ async fn a_change_through_one_instance_reaches_another_within_two_seconds() {
 }
 
 #[tokio::test]
+async fn a_search_page_shows_a_renamed_platform_by_its_new_name_though_its_card_was_kept() {
+    let app = TestApp::spawn().await;
+    wait_until(Duration::from_secs(5), || async { app.get("/search?q=ban+do+so").await.1.contains("Nền tảng bản đồ số") })
+        .await
+        .expect("the card is shown (once the index is ready), and kept in the row cache");
+    sqlx::query("update platforms set name = 'Bản đồ chim cánh cụt' where slug = 'ban-do-so'").execute(&app.pool).await.unwrap();
+    // Another query, so that no cached result is involved: only the kept card could be stale.
+    wait_until(Duration::from_secs(2), || async { app.get("/search?q=chim+canh+cut").await.1.contains("Bản đồ chim cánh cụt") })
+        .await
+        .expect("the card is read again after the index commits the change");
+}
+
+#[tokio::test]
 async fn renaming_an_agency_updates_the_platforms_it_hosts() {
     let app = TestApp::spawn().await;
     sqlx::query("update agencies set name = 'Bộ Hải Âu Thử Nghiệm' where slug = 'bo-cong-an'").execute(&app.pool).await.unwrap();

@@ -308,7 +308,7 @@ impl SegmentCollector for CatalogueSegment {
 /// The `keep` best (key, doc) pairs seen: larger keys first, then smaller doc ids. Pairs are
 /// buffered and the buffer is cut back to the best `keep` when it doubles, so most documents
 /// cost one comparison with the current threshold.
-struct Best {
+pub struct Best {
     keep: usize,
     items: Vec<(f64, DocId)>,
     /// The worst key kept at the last cut: a later document (larger id) with a key no better
@@ -317,11 +317,13 @@ struct Best {
 }
 
 impl Best {
-    fn new(keep: usize) -> Self {
+    /// Keeps the best `keep`.
+    pub fn new(keep: usize) -> Self {
         Self { keep, items: Vec::with_capacity(keep.saturating_mul(2).min(4096)), threshold: None }
     }
 
-    fn push(&mut self, key: f64, doc: DocId) {
+    /// Offers a pair; documents must come in increasing id order.
+    pub fn push(&mut self, key: f64, doc: DocId) {
         if self.keep == 0 || self.threshold.is_some_and(|t| key <= t) {
             return;
         }
@@ -343,7 +345,13 @@ impl Best {
         self.threshold = self.items.iter().map(|i| i.0).min_by(f64::total_cmp);
     }
 
-    fn into_sorted(mut self) -> Vec<(f64, DocId)> {
+    /// A key no better than this cannot enter any more (none while the buffer has not been cut).
+    pub fn threshold(&self) -> Option<f64> {
+        self.threshold
+    }
+
+    /// The best pairs, best first.
+    pub fn into_sorted(mut self) -> Vec<(f64, DocId)> {
         self.cut();
         self.items.sort_by(Self::order);
         self.items

@@ -1,5 +1,6 @@
-//! Frequent words kept as dense columns: for each word of the `all` field that occurs in at least
-//! a sixteenth of a large segment's documents, one byte per document holds its frequency there.
+//! Frequent words kept as dense columns: for each word of a chosen field (`all` for the search,
+//! `name` and `aka` for the type-ahead) that occurs in at least a sixteenth of a large segment's
+//! documents, one byte per document holds its frequency there.
 //!
 //! Vietnamese is written in syllables, and many are everywhere (`nen`, `tang`, `thong`, `dich`,
 //! `vu`, ...). Matching a query means intersecting one posting list per word; for a frequent word,
@@ -31,10 +32,10 @@ const FREQUENT_SHARE: u32 = 16;
 /// frequent words come first.
 const MAX_BYTES: usize = 16 * 1024 * 1024;
 
-/// The dense columns of one segment, by term bytes.
+/// The dense columns of one segment, by field and term bytes.
 #[derive(Default)]
 pub struct DenseColumns {
-    columns: HashMap<Vec<u8>, Column>,
+    columns: HashMap<Field, HashMap<Vec<u8>, Column>>,
 }
 
 /// A set of documents, one bit each: small, walked and sought 64 documents at a time.
@@ -211,12 +212,20 @@ impl Column {
 }
 
 impl DenseColumns {
-    /// Decodes the frequent words of `field` in `segment`.
-    pub fn build(segment: &SegmentReader, field: Field) -> tantivy::Result<Self> {
-        let max_doc = segment.max_doc();
-        if max_doc < MIN_SEGMENT_DOCS {
-            return Ok(Self::default());
+    /// Decodes the frequent words of each of `fields` in `segment` (at most [`MAX_BYTES`] per field).
+    pub fn build(segment: &SegmentReader, fields: &[Field]) -> tantivy::Result<Self> {
+        let mut out = Self::default();
+        if segment.max_doc() < MIN_SEGMENT_DOCS {
+            return Ok(out);
         }
+        for field in fields {
+            out.columns.insert(*field, Self::build_field(segment, *field)?);
+        }
+        Ok(out)
+    }
+
+    fn build_field(segment: &SegmentReader, field: Field) -> tantivy::Result<HashMap<Vec<u8>, Column>> {
+        let max_doc = segment.max_doc();
         let inverted = segment.inverted_index(field)?;
         let mut frequent = Vec::new();
         let mut stream = inverted.terms().stream()?;
@@ -236,22 +245,22 @@ impl DenseColumns {
             let postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
             columns.insert(key, Column::read(Some(postings), &fieldnorms, max_doc));
         }
-        Ok(Self { columns })
+        Ok(columns)
     }
 
-    /// How many words have a column.
+    /// How many words have a column, in all fields.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.columns.len()
+        self.columns.values().map(HashMap::len).sum()
     }
 
     /// The column of `term`, if it is frequent in the segment.
     pub fn get(&self, term: &Term) -> Option<&Column> {
-        self.columns.get(term.serialized_value_bytes())
+        self.get_bytes(term.field(), term.serialized_value_bytes())
     }
 
-    fn get_bytes(&self, key: &[u8]) -> Option<&Column> {
-        self.columns.get(key)
+    fn get_bytes(&self, field: Field, key: &[u8]) -> Option<&Column> {
+        self.columns.get(&field)?.get(key)
     }
 }
 
@@ -393,7 +402,7 @@ impl PrefixQuery {
         let prefix = self.prefix.as_bytes();
         let mut stream = inverted.terms().range().ge(prefix).into_stream()?;
         while stream.advance() && stream.key().starts_with(prefix) {
-            if let Some(column) = table.dense().get_bytes(stream.key()) {
+            if let Some(column) = table.dense().get_bytes(self.field, stream.key()) {
                 for (word, bits) in words.iter_mut().zip(column.docs.words.iter()) {
                     *word |= bits;
                 }
@@ -452,12 +461,12 @@ mod tests {
         }
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
-        let dense = Arc::new(DocTables::new(Some(body)));
+        let dense = Arc::new(DocTables::new(&[body]));
         assert!(dense.get(searcher.segment_reader(0)).unwrap().dense().len() > 3, "frequent words get columns");
         for prefix in ["tu", "ti", "tinh", "s", "so", "b", "x", "tuyenx"] {
             let automaton = FuzzyTermQuery::new_prefix(Term::from_field_text(body, prefix), 0, false);
             let want = searcher.search(&automaton, &DocSetCollector).unwrap();
-            for tables in [dense.clone(), Arc::new(DocTables::new(None))] {
+            for tables in [dense.clone(), Arc::new(DocTables::new(&[]))] {
                 let got = searcher.search(&PrefixQuery::new(body, prefix, tables), &DocSetCollector).unwrap();
                 assert_eq!(got, want, "{prefix}");
             }

@@ -17,7 +17,10 @@ mod indexer;
 mod query;
 mod rerank;
 pub mod schema;
+mod suggest;
 mod tables;
+#[cfg(test)]
+mod testing;
 mod tokenizer;
 
 use std::any::Any;
@@ -97,7 +100,7 @@ impl Search {
     pub fn start(pool: PgPool, data_dir: &Path, results_bytes: usize, rows_bytes: usize) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let (_, fields) = Fields::build();
-        let tables = Arc::new(tables::DocTables::new(Some(fields.all)));
+        let tables = Arc::new(tables::DocTables::new(&[fields.all, fields.name, fields.aka]));
         let shared = Shared {
             fields,
             live: RwLock::new(None),
@@ -241,7 +244,9 @@ impl Search {
     /// Type-ahead suggestions: names starting with what was typed, all sections.
     pub fn suggest(&self, text: &str, limit: usize) -> tantivy::Result<Outcome<Vec<Suggestion>>> {
         match self.live() {
-            Some(live) => Ok(Outcome::Ready(query::suggest(&live.reader.searcher(), &self.shared.fields, text, limit)?)),
+            Some(live) => {
+                Ok(Outcome::Ready(suggest::suggest(&live.reader.searcher(), &self.shared.fields, &self.shared.tables, text, limit)?))
+            }
             None => Ok(Outcome::Updating),
         }
     }

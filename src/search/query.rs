@@ -8,16 +8,14 @@
 //! does not know matched with one typo, and then results missing one word. Recognition and ratings
 //! never change a relevance ranking.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tantivy::collector::{Collector as _, SegmentCollector as _, TopDocs};
 use tantivy::query::{Bm25Weight, BooleanQuery, BoostQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Term, Value as _};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, DocSet as _, Score, Searcher, TERMINATED, TantivyDocument};
+use tantivy::{DocAddress, Score, Searcher, TantivyDocument};
 
-use super::best_of::BestOf;
 use super::collect::{Catalogue, Found, Rank};
 use super::dense::{PrefixQuery, WordQuery};
 use super::fast::{self, Part};
@@ -123,11 +121,11 @@ pub struct Suggestion {
 }
 
 #[derive(Clone)]
-struct Words {
+pub(super) struct Words {
     /// Folded words in the order typed (for phrases).
     sequence: Vec<String>,
     /// The same without repeats (each must match once).
-    folded: Vec<String>,
+    pub(super) folded: Vec<String>,
     /// Lower-cased words with their diacritics, without repeats.
     exact: Vec<String>,
     last_is_prefix: bool,
@@ -172,7 +170,7 @@ impl Words {
         Ok(known)
     }
 
-    fn of(text: &str) -> Self {
+    pub(super) fn of(text: &str) -> Self {
         let sequence: Vec<String> = schema::terms(&mut schema::folded_analyzer(), text).into_iter().take(16).collect();
         let exact: Vec<String> = schema::terms(&mut schema::exact_analyzer(), text).into_iter().take(16).collect();
         let last_is_prefix = !text.ends_with(char::is_whitespace) && sequence.last().is_some_and(|w| w.chars().count() >= PREFIX_MIN_CHARS);
@@ -186,7 +184,7 @@ impl Words {
     }
 }
 
-fn boxed(q: impl Query + 'static, boost: f32) -> Box<dyn Query> {
+pub(super) fn boxed(q: impl Query + 'static, boost: f32) -> Box<dyn Query> {
     Box::new(BoostQuery::new(Box::new(q), boost))
 }
 
@@ -436,7 +434,7 @@ fn run_platforms(
     Ok(PlatformResults { total: found.total, hits, facets: found.facets, widened: false })
 }
 
-fn id_of(fields: &Fields, doc: &TantivyDocument) -> i64 {
+pub(super) fn id_of(fields: &Fields, doc: &TantivyDocument) -> i64 {
     doc.get_first(fields.id).and_then(|v| v.as_u64()).map_or(0, |id| i64::try_from(id).unwrap_or(0))
 }
 
@@ -505,180 +503,20 @@ pub fn texts(searcher: &Searcher, fields: &Fields, tables: &Arc<DocTables>, text
     Ok(hits)
 }
 
-/// Names that match what was typed: the finished words whole (in the name or the other names),
-/// the last word, still being typed, as the start of a word of the name; a whole word counts more
-/// than a word that only starts with it.
-pub fn suggest(searcher: &Searcher, fields: &Fields, text: &str, limit: usize) -> tantivy::Result<Vec<Suggestion>> {
-    let words = Words::of(text);
-    if words.folded.is_empty() {
-        return Ok(Vec::new());
-    }
-    // After a space every word is finished.
-    let typing = if text.ends_with(char::is_whitespace) { None } else { words.folded.last() };
-    let top = match (typing, words.folded.len()) {
-        (Some(word), 1) => one_word(searcher, fields, word, true, limit.max(1))?,
-        (None, 1) => one_word(searcher, fields, &words.folded[0], false, limit.max(1))?,
-        _ => several_words(searcher, fields, &words, typing.is_some(), limit)?,
-    };
-    let mut out = Vec::with_capacity(top.len());
-    for (_, address) in top {
-        let doc: TantivyDocument = searcher.doc(address)?;
-        let key = doc.get_first(fields.key).and_then(|v| v.as_str()).unwrap_or("");
-        let section = key.split_once(':').map(|(s, _)| s.to_owned()).unwrap_or_default();
-        let label = doc.get_first(fields.name).and_then(|v| v.as_str()).unwrap_or("").to_owned();
-        out.push(Suggestion { section, id: id_of(fields, &doc), label });
-    }
-    Ok(out)
-}
-
-/// The suggestions' alternatives for one word: the whole word in the name (counted twice) or in
-/// the other names (counted half), and for the word being typed the start of a word of the name
-/// (counted 1). Each document scores its best alternative.
-const SUGGEST_NAME: Score = 2.0;
-const SUGGEST_AKA: Score = 0.5;
-const SUGGEST_PREFIX: Score = 1.0;
-
-fn several_words(
-    searcher: &Searcher,
-    fields: &Fields,
-    words: &Words,
-    typing: bool,
-    limit: usize,
-) -> tantivy::Result<Vec<(Score, DocAddress)>> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (i, word) in words.folded.iter().enumerate() {
-        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
-        for (field, boost) in [(fields.name, SUGGEST_NAME), (fields.aka, SUGGEST_AKA)] {
-            let term = Term::from_field_text(field, word);
-            // Words absent from the index add nothing but a scorer to every match.
-            if searcher.doc_freq(&term)? > 0 {
-                alternatives.push(boxed(TermQuery::new(term, IndexRecordOption::WithFreqs), boost));
-            }
-        }
-        if i + 1 == words.folded.len() && typing {
-            alternatives.push(boxed(FuzzyTermQuery::new_prefix(Term::from_field_text(fields.name, word), 0, false), SUGGEST_PREFIX));
-        }
-        match alternatives.len() {
-            0 => return Ok(Vec::new()),
-            1 => clauses.extend(alternatives.into_iter().map(|q| (Occur::Must, q))),
-            _ => clauses.push((Occur::Must, Box::new(BestOf::new(alternatives)))),
-        }
-    }
-    searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit.max(1)).order_by_score())
-}
-
-/// The best `limit` suggestions for a single word (being typed when `typing`), without scoring
-/// every match (a two-letter start matches a third of a large catalogue). Whole-word matches are
-/// found by their best BM25 scores (tantivy skips the blocks that cannot make the top); every
-/// other document that only starts a word the same way scores exactly [`SUGGEST_PREFIX`], so any
-/// of them is as good as another and they are taken in index order. The result is a top `limit`
-/// of the same scores as [`several_words`] gives.
-fn one_word(searcher: &Searcher, fields: &Fields, word: &str, typing: bool, limit: usize) -> tantivy::Result<Vec<(Score, DocAddress)>> {
-    let mut best: HashMap<DocAddress, Score> = HashMap::new();
-    for (field, boost) in [(fields.name, SUGGEST_NAME), (fields.aka, SUGGEST_AKA)] {
-        // Unboosted, so that tantivy's block pruning applies; the boost scales every score alike.
-        let query = TermQuery::new(Term::from_field_text(field, word), IndexRecordOption::WithFreqs);
-        for (score, address) in searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())? {
-            let entry = best.entry(address).or_insert(0.0);
-            *entry = entry.max(score * boost);
-        }
-    }
-    let by_score = |a: &(Score, DocAddress), b: &(Score, DocAddress)| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1));
-    if !typing {
-        let mut top: Vec<(Score, DocAddress)> = best.into_iter().map(|(a, s)| (s, a)).collect();
-        top.sort_by(by_score);
-        top.truncate(limit);
-        return Ok(top);
-    }
-    let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(fields.name, word), 0, false)
-        .weight(EnableScoring::disabled_from_searcher(searcher))?;
-    // Candidates whose name also starts a word with it score at least the prefix's score.
-    let mut candidates: Vec<(DocAddress, Score)> = best.into_iter().collect();
-    candidates.sort_by_key(|(address, _)| *address);
-    let mut scorers: HashMap<u32, Box<dyn tantivy::query::Scorer>> = HashMap::new();
-    for (address, score) in &mut candidates {
-        if *score >= SUGGEST_PREFIX {
-            continue;
-        }
-        let scorer = match scorers.entry(address.segment_ord) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(prefix.scorer(searcher.segment_reader(address.segment_ord), 1.0)?),
-        };
-        if scorer.doc() <= address.doc_id && scorer.seek(address.doc_id) == address.doc_id {
-            *score = SUGGEST_PREFIX;
-        }
-    }
-    let mut top: Vec<(Score, DocAddress)> = candidates.iter().map(|(a, s)| (*s, *a)).collect();
-    top.sort_by(by_score);
-    let above = top.iter().filter(|(s, _)| *s > SUGGEST_PREFIX).count();
-    if above < limit {
-        // The rest of the places go to documents that score exactly the prefix's score.
-        let taken: HashSet<DocAddress> = top.iter().map(|(_, a)| *a).collect();
-        let mut ties: Vec<(Score, DocAddress)> = top.iter().filter(|(s, _)| *s == SUGGEST_PREFIX).copied().collect();
-        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let mut scorer = prefix.scorer(segment, 1.0)?;
-            let segment_ord = u32::try_from(ord).unwrap_or(u32::MAX);
-            while ties.len() < limit - above && scorer.doc() != TERMINATED {
-                let address = DocAddress::new(segment_ord, scorer.doc());
-                if !taken.contains(&address) {
-                    ties.push((SUGGEST_PREFIX, address));
-                }
-                scorer.advance();
-            }
-        }
-        let below = top.iter().filter(|(s, _)| *s < SUGGEST_PREFIX).copied();
-        top = top.iter().take(above).copied().chain(ties).chain(below).collect();
-    }
-    top.truncate(limit);
-    Ok(top)
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
 
+    use super::super::testing::{generated, platform, searcher, searcher_with_deletes};
     use super::*;
     use crate::db::search_source::PlatformSource;
-    use tantivy::Index;
-
-    fn platform(id: i64, name: &str, summary: &str, kind: &str, need: &[&str]) -> PlatformSource {
-        PlatformSource {
-            id,
-            name: name.into(),
-            short_name: None,
-            name_en: None,
-            summary: Some(summary.into()),
-            description: None,
-            kind: kind.into(),
-            status: None,
-            recognition: None,
-            agency_slug: Some("bo-y-te".into()),
-            agency_names: Some("Bộ Y tế".into()),
-            need_slugs: need.iter().map(|s| (*s).to_owned()).collect(),
-            related_names: Vec::new(),
-            created: id,
-            rating: 3.0,
-        }
-    }
-
-    fn searcher(rows: &[PlatformSource]) -> (Searcher, Fields) {
-        let (schema, fields) = Fields::build();
-        let index = Index::create_in_ram(schema);
-        schema::register(&index);
-        let mut writer = index.writer_with_num_threads(1, 20_000_000).unwrap();
-        for p in rows {
-            writer.add_document(super::super::documents::platform(&fields, p)).unwrap();
-        }
-        writer.commit().unwrap();
-        (index.reader().unwrap().searcher(), fields)
-    }
 
     fn query(text: &str) -> PlatformQuery {
         PlatformQuery { text: text.into(), filter: FacetFilter::default(), sort: SearchSort::Relevance, offset: 0, limit: 10, facets: true }
     }
 
     fn ids(s: &Searcher, f: &Fields, q: &PlatformQuery) -> Vec<i64> {
-        platforms(s, f, &Arc::new(DocTables::new(Some(f.all))), q).unwrap().hits.iter().map(|h| h.id).collect()
+        platforms(s, f, &Arc::new(DocTables::new(&[f.all])), q).unwrap().hits.iter().map(|h| h.id).collect()
     }
 
     #[test]
@@ -713,7 +551,7 @@ mod tests {
         let (s, f) =
             searcher(&[platform(1, "Nền tảng blockchain quốc gia", "x", "national", &[]), platform(2, "Bản đồ số", "y", "national", &[])]);
         assert_eq!(ids(&s, &f, &query("blockch")), [1], "prefix of the last word");
-        let typo = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query("blockchian")).unwrap();
+        let typo = platforms(&s, &f, &Arc::new(DocTables::new(&[f.all])), &query("blockchian")).unwrap();
         assert_eq!(typo.hits.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
         assert!(typo.widened);
         assert!(ids(&s, &f, &query("ban dp")).is_empty() || ids(&s, &f, &query("ban dp")) == [2], "short words are not fuzzed");
@@ -726,7 +564,7 @@ mod tests {
             platform(2, "Cảnh báo tuyết rơi", "y", "national", &[]),
             platform(3, "Bản đồ số", "z", "national", &[]),
         ]);
-        let run = |text: &str| platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query(text)).unwrap();
+        let run = |text: &str| platforms(&s, &f, &Arc::new(DocTables::new(&[f.all])), &query(text)).unwrap();
         // `tuyet` is a word of the index: taken as typed, not widened to `tuyen` one letter away.
         let known = run("tuyet ");
         assert_eq!((hit_ids(&known), known.widened), (vec![2], false));
@@ -748,7 +586,7 @@ mod tests {
         ]);
         let mut q = query("suc khoe");
         q.filter.kind = Some("citizen_serving".into());
-        let r = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &q).unwrap();
+        let r = platforms(&s, &f, &Arc::new(DocTables::new(&[f.all])), &q).unwrap();
         assert_eq!(r.total, 2);
         let kinds: HashMap<_, _> = r.facets[0].iter().cloned().collect();
         assert_eq!(kinds["national"], 1, "the kind facet ignores the kind filter");
@@ -761,7 +599,7 @@ mod tests {
     #[test]
     fn snippets_escape_text_and_mark_matches() {
         let (s, f) = searcher(&[platform(1, "Nền tảng", "<script>x</script> khám sức khỏe", "national", &[])]);
-        let r = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query("suc khoe")).unwrap();
+        let r = platforms(&s, &f, &Arc::new(DocTables::new(&[f.all])), &query("suc khoe")).unwrap();
         let html = &r.hits[0].snippet_html;
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(html.contains("<mark>sức</mark>"), "{html}");
@@ -772,108 +610,8 @@ mod tests {
         let (s, f) = searcher(&[platform(1, "Nền tảng", "x", "national", &[])]);
         let long = "ạ".repeat(10_000);
         for text in ["\"", "title:x", "(((", "AND OR NOT", "*", "~2", "\u{0}", "\u{202e}\u{200f}", long.as_str(), "   "] {
-            assert!(platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &query(text)).is_ok(), "{text:?}");
-            assert!(suggest(&s, &f, text, 8).is_ok(), "{text:?}");
+            assert!(platforms(&s, &f, &Arc::new(DocTables::new(&[f.all])), &query(text)).is_ok(), "{text:?}");
         }
-    }
-
-    #[test]
-    fn suggestions_complete_the_last_word_and_match_the_others_whole() {
-        let mut vneid = platform(1, "Ứng dụng định danh điện tử", "x", "national", &[]);
-        vneid.short_name = Some("VNeID".into());
-        let rows = [
-            vneid,
-            platform(2, "Nền tảng địa chỉ số quốc gia", "x", "national", &[]),
-            platform(3, "Bản đồ số", "x", "national", &[]),
-            platform(4, "Địa điểm du lịch", "x", "national", &[]),
-            platform(5, "Bảng tin điện tử", "x", "national", &[]),
-        ];
-        let (s, f) = searcher(&rows);
-        let ids = |text: &str| suggest(&s, &f, text, 8).unwrap().iter().map(|x| x.id).collect::<Vec<_>>();
-        assert_eq!(ids("vne"), [1], "the start of a short name");
-        assert_eq!(ids("dia chi s"), [2]);
-        assert_eq!(ids("ban"), [3, 5], "the whole word first, then words that start with it");
-        let mut both = ids("dia");
-        both.sort_unstable();
-        assert_eq!(both, [2, 4]);
-        assert!(ids("di chi").is_empty(), "a finished word matches whole words only");
-        assert!(ids("dia chi s ").is_empty(), "after a space the last word is finished too");
-        assert_eq!(ids("dia chi so "), [2]);
-        let mut typed = ids("ĐIỆN T");
-        typed.sort_unstable();
-        assert_eq!(typed, [1, 5], "capitals and diacritics as typed on a phone");
-    }
-
-    #[test]
-    fn one_typed_word_gives_a_top_of_the_same_scores_as_the_general_query() {
-        let mut rows = generated(3_000);
-        for p in rows.iter_mut().filter(|p| p.id % 7 == 0) {
-            p.name_en = Some("Digital health hub".into());
-        }
-        let (s, f) = searcher(&rows);
-        let rounded = |v: &[(Score, DocAddress)]| v.iter().map(|(score, _)| (score * 1e4).round() as i64).collect::<Vec<_>>();
-        for word in ["n", "ng", "nen", "h", "ho", "hoc", "health", "digital", "d", "du", "cho", "zzz", "so"] {
-            let words = Words::of(word);
-            let all = several_words(&s, &f, &words, true, 100_000).unwrap();
-            let score_of: HashMap<DocAddress, i64> = all.iter().map(|(score, a)| (*a, (score * 1e4).round() as i64)).collect();
-            let finished: HashMap<DocAddress, i64> = several_words(&s, &f, &words, false, 100_000)
-                .unwrap()
-                .iter()
-                .map(|(score, a)| (*a, (score * 1e4).round() as i64))
-                .collect();
-            for limit in [1, 8, 40] {
-                for (typing, score_of) in [(true, &score_of), (false, &finished)] {
-                    let fast = one_word(&s, &f, word, typing, limit).unwrap();
-                    let general = several_words(&s, &f, &words, typing, limit).unwrap();
-                    assert_eq!(rounded(&fast), rounded(&general), "{word} {limit} {typing}: the same scores in the same order");
-                    for (score, address) in &fast {
-                        assert_eq!(
-                            score_of.get(address),
-                            Some(&((score * 1e4).round() as i64)),
-                            "{word} {typing}: a real match, its real score"
-                        );
-                    }
-                    let unique: HashSet<_> = fast.iter().map(|(_, a)| *a).collect();
-                    assert_eq!(unique.len(), fast.len(), "{word}: no document twice");
-                }
-            }
-        }
-    }
-
-    /// A catalogue like the synthetic one: few subjects, many near-identical platforms, enough
-    /// of them for the segment to get dense columns.
-    fn generated(n: i64) -> Vec<PlatformSource> {
-        const SUBJECTS: [&str; 10] = [
-            "quản lý hồ sơ sức khỏe điện tử",
-            "đặt lịch khám chữa bệnh",
-            "học trực tuyến cho học sinh",
-            "thanh toán hóa đơn điện, nước",
-            "du lịch thông minh",
-            "bản đồ số và địa chỉ số",
-            "giao thông thông minh",
-            "thư viện số",
-            "chữ ký số từ xa",
-            "dịch vụ công trực tuyến",
-        ];
-        const PREFIXES: [&str; 4] = ["Nền tảng", "Hệ thống", "Cổng", "Ứng dụng"];
-        const PLACES: [&str; 5] = ["Hà Nội", "Đà Nẵng", "Cần Thơ", "Huế", "Lào Cai"];
-        const KINDS: [&str; 3] = ["national", "citizen_serving", "sector_shared"];
-        const NEEDS: [&str; 3] = ["suc-khoe", "hoc-tap", "giao-thong"];
-        (1..=n)
-            .map(|i| {
-                let at = |len: usize, step: usize| (i as usize / step) % len;
-                let subject = SUBJECTS[at(SUBJECTS.len(), 1)];
-                let audience = if i % 3 == 0 { " cho người dân" } else { "" };
-                let name = format!("{} {subject}{audience}", PREFIXES[at(PREFIXES.len(), 7)]);
-                let summary = format!("Mô phỏng {subject} tại {}.", PLACES[at(PLACES.len(), 11)]);
-                let (need, other) = (NEEDS[at(NEEDS.len(), 5)], NEEDS[at(NEEDS.len(), 2)]);
-                // A quarter of the platforms answer two needs (facets with many values per document).
-                let needs: &[&str] = if i % 4 == 0 && need != other { &[need, other] } else { &[need] };
-                let mut p = platform(i, &name, &summary, KINDS[at(KINDS.len(), 3)], needs);
-                p.description = Some(format!("Nền tảng mẫu số {i}, không có thật, phục vụ {} người dùng.", i * 37 % 1000));
-                p
-            })
-            .collect()
     }
 
     const GENERATED_QUERIES: [&str; 12] = [
@@ -898,7 +636,7 @@ mod tests {
     #[test]
     fn two_stage_ranking_finds_the_same_top_ten_as_scoring_every_match() {
         let (s, f) = searcher(&generated(9_000));
-        let tables = Arc::new(DocTables::new(Some(f.all)));
+        let tables = Arc::new(DocTables::new(&[f.all]));
         for text in GENERATED_QUERIES {
             let q = query(text);
             let words = Words::of(text);
@@ -915,8 +653,8 @@ mod tests {
     #[test]
     fn dense_columns_find_count_and_rank_like_posting_lists() {
         let (s, f) = searcher(&generated(9_000));
-        let dense = Arc::new(DocTables::new(Some(f.all)));
-        let postings = Arc::new(DocTables::new(None));
+        let dense = Arc::new(DocTables::new(&[f.all]));
+        let postings = Arc::new(DocTables::new(&[]));
         let segment = s.segment_reader(0);
         assert!(dense.get(segment).unwrap().dense().len() > 5, "frequent words get columns");
         assert_eq!(postings.get(segment).unwrap().dense().len(), 0);
@@ -938,8 +676,8 @@ mod tests {
     #[test]
     fn retries_are_found_counted_and_scored_alike_by_bit_sets_and_posting_lists() {
         let (s, f) = searcher(&generated(9_000));
-        let dense = Arc::new(DocTables::new(Some(f.all)));
-        let postings = Arc::new(DocTables::new(None));
+        let dense = Arc::new(DocTables::new(&[f.all]));
+        let postings = Arc::new(DocTables::new(&[]));
         let cases: [(&str, Mode, &[bool]); 7] = [
             ("nen tang cho nguoi dan khong", Mode::Relaxed, &[]),
             ("hoc sinh thong minh", Mode::Relaxed, &[]),
@@ -995,7 +733,7 @@ mod tests {
         let mut q = query("nen tang");
         q.filter.kind = Some("national".into());
         q.filter.need = Some("nhu-cau-3".into());
-        let r = platforms(&s, &f, &Arc::new(DocTables::new(Some(f.all))), &q).unwrap();
+        let r = platforms(&s, &f, &Arc::new(DocTables::new(&[f.all])), &q).unwrap();
         let passes = |p: &PlatformSource, skip: usize| {
             (skip == 0 || p.kind == "national") && (skip == 1 || p.need_slugs.iter().any(|n| n == "nhu-cau-3"))
         };
@@ -1019,23 +757,10 @@ mod tests {
 
     #[test]
     fn the_fast_first_pass_runs_for_frequent_words_only_and_skips_deleted_documents() {
-        let (schema, f) = Fields::build();
-        let index = Index::create_in_ram(schema);
-        schema::register(&index);
-        let mut writer = index.writer_with_num_threads(1, 50_000_000).unwrap();
-        let rows = generated(9_000);
-        for p in &rows {
-            writer.add_document(super::super::documents::platform(&f, p)).unwrap();
-        }
-        writer.commit().unwrap();
-        for p in rows.iter().filter(|p| p.id % 5 == 0) {
-            writer.delete_term(super::super::documents::key_term(&f, "platform", p.id));
-        }
-        writer.commit().unwrap();
-        let s = index.reader().unwrap().searcher();
+        let (s, f) = searcher_with_deletes(&generated(9_000), 9_000, |p| p.id % 5 == 0);
         assert_eq!(s.segment_readers().len(), 1);
-        let dense = Arc::new(DocTables::new(Some(f.all)));
-        let postings = Arc::new(DocTables::new(None));
+        let dense = Arc::new(DocTables::new(&[f.all]));
+        let postings = Arc::new(DocTables::new(&[]));
         let parts = |text: &str| text_query(&s, &f, &dense, &Words::of(text), Mode::Strict, &[]).unwrap().unwrap().parts;
         let segment = s.segment_reader(0);
         let filter = FacetFilter::default();

@@ -100,7 +100,7 @@ fn ords(column: Option<&StrColumn>, doc: DocId) -> impl Iterator<Item = u64> + '
 }
 
 impl SegmentTable {
-    fn build(segment: &SegmentReader, dense: Option<Field>) -> tantivy::Result<Self> {
+    fn build(segment: &SegmentReader, dense: &[Field]) -> tantivy::Result<Self> {
         let fast = segment.fast_fields();
         let max_doc = segment.max_doc();
         let mut facet_columns = Vec::with_capacity(FACET_FIELDS.len());
@@ -135,10 +135,7 @@ impl SegmentTable {
         let rating = (0..max_doc).map(|doc| rating_column.first(doc).unwrap_or(0.0)).collect();
         let name_ord =
             (0..max_doc).map(|doc| ords(names.as_ref(), doc).next().and_then(|o| u32::try_from(o).ok()).unwrap_or(u32::MAX)).collect();
-        let dense = match dense {
-            Some(field) => DenseColumns::build(segment, field)?,
-            None => DenseColumns::default(),
-        };
+        let dense = DenseColumns::build(segment, dense)?;
         let mut table = Self { sections, masks, columns, values, created, rating, name_ord, names, dense, planes: None };
         table.planes = table.build_planes(max_doc);
         Ok(table)
@@ -274,7 +271,7 @@ impl SegmentTable {
         }
     }
 
-    /// The frequent words of the `all` field as dense columns.
+    /// The frequent words of the tables' fields as dense columns.
     pub fn dense(&self) -> &DenseColumns {
         &self.dense
     }
@@ -324,16 +321,16 @@ type AliveCache = HashMap<SegmentId, (u32, Arc<[u64]>)>;
 
 /// The tables of every live segment, shared by all queries of a process.
 pub struct DocTables {
-    /// The field whose frequent words get dense columns (none: posting lists only).
-    dense: Option<Field>,
+    /// The fields whose frequent words get dense columns (none: posting lists only).
+    dense: Vec<Field>,
     segments: Mutex<HashMap<SegmentId, Arc<SegmentTable>>>,
     alive: Mutex<AliveCache>,
 }
 
 impl DocTables {
-    /// Tables with dense columns for the frequent words of `dense`, if given.
-    pub fn new(dense: Option<Field>) -> Self {
-        Self { dense, segments: Mutex::new(HashMap::new()), alive: Mutex::new(HashMap::new()) }
+    /// Tables with dense columns for the frequent words of the fields `dense`.
+    pub fn new(dense: &[Field]) -> Self {
+        Self { dense: dense.to_vec(), segments: Mutex::new(HashMap::new()), alive: Mutex::new(HashMap::new()) }
     }
 
     /// The documents of a segment that are not deleted, as bit-set words; `None` when none is
@@ -365,7 +362,7 @@ impl DocTables {
         if let Some(table) = self.segments.lock().ok().and_then(|s| s.get(&id).cloned()) {
             return Ok(table);
         }
-        let table = Arc::new(SegmentTable::build(segment, self.dense)?);
+        let table = Arc::new(SegmentTable::build(segment, &self.dense)?);
         if let Ok(mut segments) = self.segments.lock() {
             segments.insert(id, table.clone());
         }

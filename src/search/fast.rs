@@ -39,9 +39,13 @@ pub enum Part {
     Typo(FuzzyTermQuery),
 }
 
+/// Requiring every word, a word without a dense column is decoded for the query when at least
+/// this share of the segment's documents (1 / N) has it; rarer ones leave the segment to tantivy.
+const DECODE_SHARE: u32 = 256;
+
 /// Runs the first pass of one segment into `child` when every word is a bit set there and returns
-/// true; returns false, having done nothing, otherwise. With `all_but_one`, a document may miss
-/// one of the words.
+/// true; returns false, having done nothing, otherwise (always with tables that keep no dense
+/// columns: the tests' reference). With `all_but_one`, a document may miss one of the words.
 pub fn collect(
     reader: &SegmentReader,
     tables: &DocTables,
@@ -50,6 +54,9 @@ pub fn collect(
     sort: SearchSort,
     child: &mut CatalogueSegment,
 ) -> tantivy::Result<bool> {
+    if !tables.keeps_columns() {
+        return Ok(false);
+    }
     let table = child.table().clone();
     let mut words: Vec<(Cow<'_, Column>, &Bm25Weight)> = Vec::new();
     let mut prefixes: Vec<Bits> = Vec::new();
@@ -60,8 +67,14 @@ pub fn collect(
             let column = match table.dense().get(term) {
                 Some(column) => Cow::Borrowed(column),
                 // Accepting all words but one, tantivy walks every word's whole list: decoding
-                // a rarer word (under a sixteenth of the documents) costs far less.
-                None if all_but_one && reader.max_doc() >= MIN_SEGMENT_DOCS => Cow::Owned(Column::for_query(reader, term)?),
+                // a rarer word (under a sixteenth of the documents) costs far less. Requiring
+                // every word, tantivy's intersection scores each match of the rarest one without
+                // a bound; a word in a few hundred documents or more is worth decoding too.
+                None if reader.max_doc() >= MIN_SEGMENT_DOCS
+                    && (all_but_one || reader.inverted_index(term.field())?.doc_freq(term)? >= reader.max_doc() / DECODE_SHARE) =>
+                {
+                    Cow::Owned(Column::for_query(reader, term)?)
+                }
                 None => return Ok(false),
             };
             words.push((column, weight));

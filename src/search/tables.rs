@@ -333,6 +333,12 @@ impl DocTables {
         Self { dense: dense.to_vec(), segments: Mutex::new(HashMap::new()), alive: Mutex::new(HashMap::new()) }
     }
 
+    /// Whether the tables keep dense columns of any field (without, search runs on posting lists
+    /// only).
+    pub fn keeps_columns(&self) -> bool {
+        !self.dense.is_empty()
+    }
+
     /// The documents of a segment that are not deleted, as bit-set words; `None` when none is
     /// deleted. Built once per segment and number of deletes.
     pub fn alive_words(&self, segment: &SegmentReader) -> Option<Arc<[u64]>> {

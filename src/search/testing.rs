@@ -77,6 +77,16 @@ pub fn generated(n: i64) -> Vec<PlatformSource> {
         .collect()
 }
 
+/// The same catalogue with a word in a fortieth of the summaries (`v0` … `v39`): too rare for a
+/// dense column, frequent enough to be decoded for a query.
+pub fn generated_with_rarer_words(n: i64) -> Vec<PlatformSource> {
+    let mut rows = generated(n);
+    for p in &mut rows {
+        p.summary = p.summary.take().map(|s| format!("{s} Vùng v{}.", p.id % 40));
+    }
+    rows
+}
+
 /// An in-memory index of `rows` in two segments (`rows[..split]`, then the rest; one segment when
 /// the rest is empty), then with the rows for which `deleted` holds deleted.
 pub fn searcher_with_deletes(rows: &[PlatformSource], split: usize, deleted: impl Fn(&PlatformSource) -> bool) -> (Searcher, Fields) {

@@ -14,6 +14,7 @@
 //! of the words' bounds in the block could enter the top. Smaller segments run the same query as
 //! tantivy clauses. Both give the same scores, which the tests check.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ use super::collect::Best;
 use super::dense::{Bits, Column, MIN_SEGMENT_DOCS, PrefixQuery};
 use super::query::{Suggestion, Words, boxed, id_of};
 use super::schema::Fields;
-use super::tables::DocTables;
+use super::tables::{DocTables, SegmentTable};
 
 /// A whole word in the name.
 const SUGGEST_NAME: Score = 2.0;
@@ -166,11 +167,31 @@ const MARGIN: f64 = 1e-3;
 /// One word read from a segment's columns: its whole-word columns (with their weights, and
 /// whether in the name) and the documents where it starts a word of the name.
 struct WordColumns<'a> {
-    whole: Vec<(std::borrow::Cow<'a, Column>, &'a Bm25Weight, bool)>,
+    whole: Vec<(Cow<'a, Column>, &'a Bm25Weight, bool)>,
     prefix: Option<Bits>,
 }
 
-impl WordColumns<'_> {
+impl<'a> WordColumns<'a> {
+    /// `word` in `segment`: the columns the tables keep, the others decoded for the query.
+    fn read(
+        segment: &SegmentReader,
+        table: &'a SegmentTable,
+        tables: &Arc<DocTables>,
+        fields: &Fields,
+        word: &'a Word,
+    ) -> tantivy::Result<Self> {
+        let mut whole = Vec::with_capacity(word.whole.len());
+        for (term, _, weight) in &word.whole {
+            let column = match table.dense().get(term) {
+                Some(column) => Cow::Borrowed(column),
+                None => Cow::Owned(Column::for_query(segment, term)?),
+            };
+            whole.push((column, weight, term.field() == fields.name));
+        }
+        let prefix = word.prefix.as_ref().map(|p| PrefixQuery::new(fields.name, p, tables.clone()).docs(segment)).transpose()?;
+        Ok(Self { whole, prefix })
+    }
+
     fn prefix_bits(&self, block: usize) -> u64 {
         self.prefix.as_ref().map_or(0, |bits| bits.words().get(block).copied().unwrap_or(0))
     }
@@ -211,19 +232,7 @@ fn on_columns(
     limit: usize,
 ) -> tantivy::Result<Vec<(Score, DocAddress)>> {
     let table = tables.get(segment)?;
-    let mut read = Vec::with_capacity(words.len());
-    for word in words {
-        let mut whole = Vec::with_capacity(word.whole.len());
-        for (term, _, weight) in &word.whole {
-            let column = match table.dense().get(term) {
-                Some(column) => std::borrow::Cow::Borrowed(column),
-                None => std::borrow::Cow::Owned(Column::for_query(segment, term)?),
-            };
-            whole.push((column, weight, term.field() == fields.name));
-        }
-        let prefix = word.prefix.as_ref().map(|p| PrefixQuery::new(fields.name, p, tables.clone()).docs(segment)).transpose()?;
-        read.push(WordColumns { whole, prefix });
-    }
+    let read = words.iter().map(|word| WordColumns::read(segment, &table, tables, fields, word)).collect::<tantivy::Result<Vec<_>>>()?;
     let norms = |field: Field| -> tantivy::Result<FieldNormReader> {
         Ok(segment.fieldnorms_readers().get_field(field)?.unwrap_or_else(|| FieldNormReader::constant(segment.max_doc(), 1)))
     };

@@ -219,7 +219,17 @@ impl DenseColumns {
             return Ok(out);
         }
         for field in fields {
-            out.columns.insert(*field, Self::build_field(segment, *field)?);
+            let columns = Self::build_field(segment, *field)?;
+            let bytes: usize = columns.values().map(|c| c.freqs.len() + c.docs.words.len() * 8 + c.bounds.len() * 2).sum();
+            let name = segment.schema().get_field_name(*field);
+            tracing::debug!(
+                segment.docs = segment.max_doc(),
+                field = name,
+                columns = columns.len(),
+                columns.bytes = bytes,
+                "dense columns built"
+            );
+            out.columns.insert(*field, columns);
         }
         Ok(out)
     }

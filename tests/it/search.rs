@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::common::{TestApp, fresh_db, wait_until};
+use crate::common::{TestApp, data_dir, fresh_db, wait_until};
 
 /// Platform slugs of a results page, in order.
 fn result_slugs(html: &str) -> Vec<String> {
@@ -48,7 +48,7 @@ async fn judged_queries_find_the_expected_platform_in_the_top_three() {
 #[tokio::test]
 async fn a_change_through_one_instance_reaches_another_within_two_seconds() {
     let a = TestApp::spawn().await;
-    let b = TestApp::spawn_on(a.pool.clone(), tempfile::tempdir().unwrap()).await;
+    let b = TestApp::spawn_on(a.pool.clone(), data_dir()).await;
     for app in [&a, &b] {
         assert!(search_slugs(app, "chim canh cut").await.is_empty(), "nothing yet (and the empty result is now cached)");
     }
@@ -97,7 +97,7 @@ async fn renaming_an_agency_updates_the_platforms_it_hosts() {
 async fn a_deleted_or_truncated_index_is_rebuilt_on_start_with_identical_results() {
     let (pool, _) = fresh_db().await;
     let queries = ["dia chi so", "vneid", "hoc truc tuyen", "blockchian", "coc coc"];
-    let first = TestApp::spawn_on(pool.clone(), tempfile::tempdir().unwrap()).await;
+    let first = TestApp::spawn_on(pool.clone(), data_dir()).await;
     let mut expected = Vec::new();
     for q in queries {
         expected.push(search_slugs(&first, q).await);
@@ -130,7 +130,7 @@ async fn while_the_index_cannot_be_built_search_says_so_and_other_pages_work() {
     let (pool, _) = fresh_db().await;
     // The rebuild reads questions; without the table it fails and retries, so the index stays unbuilt.
     sqlx::query("alter table questions rename to questions_away").execute(&pool).await.unwrap();
-    let app = TestApp::spawn_unready(pool, tempfile::tempdir().unwrap()).await;
+    let app = TestApp::spawn_unready(pool, data_dir()).await;
     let (status, body) = app.get("/search?q=vneid").await;
     assert_eq!(status, 200);
     assert!(body.contains("Đang cập nhật chỉ mục"), "search says the index is being updated");
@@ -213,7 +213,7 @@ async fn facet_counts_come_from_the_search_and_filters_combine_with_words() {
 #[tokio::test]
 async fn changes_made_while_an_instance_was_down_are_caught_up_on_start() {
     let (pool, _) = fresh_db().await;
-    let first = TestApp::spawn_on(pool.clone(), tempfile::tempdir().unwrap()).await;
+    let first = TestApp::spawn_on(pool.clone(), data_dir()).await;
     let data = first.stop().await;
     // Nobody listens now: this notification is lost.
     sqlx::query("update platforms set summary = 'Nền tảng kỳ lân biển thử nghiệm' where slug = 'ban-do-so'").execute(&pool).await.unwrap();

@@ -58,22 +58,35 @@ async fn start_embedded() -> PgConnectOptions {
         .keep();
     let cluster = EmbeddedPg::new(&dir, None, "postgres").expect("PostgreSQL server programs (Debian: apt-get install postgresql)");
     cluster.start().await.expect("embedded cluster starts");
-    spawn_watchdog(&dir, cluster.pgdata().to_path_buf());
+    spawn_watchdog(&dir, Some(cluster.pgdata()));
     cluster.connect_options("postgres")
 }
 
-/// A shell process that waits for this test process to end, then stops the cluster (fast
-/// shutdown) and removes its directory. Root may signal the cluster's postmaster directly.
+/// A data directory for a portal under test. They all live in one directory per test process,
+/// removed when the process ends: a portal dropped without [`TestApp::stop`] may still be
+/// writing its index after its own directory was removed.
+pub fn data_dir() -> tempfile::TempDir {
+    static PARENT: OnceLock<PathBuf> = OnceLock::new();
+    let parent = PARENT.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("ndp-test-apps-").tempdir().expect("temp dir").keep();
+        spawn_watchdog(&dir, None);
+        dir
+    });
+    tempfile::tempdir_in(parent).expect("data dir")
+}
+
+/// A shell process that waits for this test process to end, then stops the cluster in `pgdata`,
+/// if any (fast shutdown), and removes `dir`. Root may signal the cluster's postmaster directly.
 #[expect(clippy::zombie_processes, reason = "the watchdog must outlive this process to clean up after it")]
-fn spawn_watchdog(dir: &std::path::Path, pgdata: PathBuf) {
+fn spawn_watchdog(dir: &std::path::Path, pgdata: Option<&std::path::Path>) {
     let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
-pid=$(head -n 1 "$2/postmaster.pid" 2>/dev/null)
+pid=$([ -n "$2" ] && head -n 1 "$2/postmaster.pid" 2>/dev/null)
 if [ -n "$pid" ]; then kill -INT "$pid" 2>/dev/null; i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi
 rm -rf "$3""#;
     std::process::Command::new("sh")
         .args(["-c", script, "ndp-test-watchdog"])
         .arg(std::process::id().to_string())
-        .arg(&pgdata)
+        .arg(pgdata.map_or(std::ffi::OsStr::new(""), std::path::Path::as_os_str))
         .arg(dir)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -215,7 +228,7 @@ impl TestApp {
     /// Serves the application on a fresh database and waits until its search index is ready.
     pub async fn spawn() -> Self {
         let (pool, _) = fresh_db().await;
-        Self::spawn_on(pool, tempfile::tempdir().expect("data dir")).await
+        Self::spawn_on(pool, data_dir()).await
     }
 
     /// Serves another instance on an existing database with the given data directory, and

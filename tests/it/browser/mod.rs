@@ -291,8 +291,12 @@ impl Browser {
 async fn start_driver(program: &std::path::Path) -> (Driver, u16) {
     use std::os::unix::process::CommandExt as _;
     let profile = tempfile::Builder::new().prefix("ndp-chromium-").tempdir().expect("profile dir");
+    // Chromium's own temporary files too, since it is killed, not closed, at the end.
+    let tmp = profile.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("browser temp dir");
     let mut child = Command::new(program)
         .arg("--port=0")
+        .env("TMPDIR", &tmp)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

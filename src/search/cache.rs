@@ -19,18 +19,18 @@ pub struct Ticket(pub(super) u64);
 
 /// The two caches and their counters.
 pub(super) struct Caches {
-    pub results: Mutex<ResultCache>,
-    pub rows: Mutex<ResultCache>,
+    pub results: Mutex<GenerationCache>,
+    pub rows: Mutex<GenerationCache>,
 }
 
 impl Caches {
     pub fn new(results_bytes: usize, rows_bytes: usize) -> Self {
-        Self { results: Mutex::new(ResultCache::new(results_bytes)), rows: Mutex::new(ResultCache::new(rows_bytes)) }
+        Self { results: Mutex::new(GenerationCache::new(results_bytes)), rows: Mutex::new(GenerationCache::new(rows_bytes)) }
     }
 }
 
 /// The value kept under `key` in `cache` for `generation`.
-pub(super) fn lookup<T: Any + Send + Sync>(cache: &Mutex<ResultCache>, generation: u64, key: &str) -> Option<Arc<T>> {
+pub(super) fn lookup<T: Any + Send + Sync>(cache: &Mutex<GenerationCache>, generation: u64, key: &str) -> Option<Arc<T>> {
     let (found, garbage) = {
         let mut cache = cache.lock().ok()?;
         if cache.budget == 0 {
@@ -44,7 +44,7 @@ pub(super) fn lookup<T: Any + Send + Sync>(cache: &Mutex<ResultCache>, generatio
 
 /// Keeps `value` (about `bytes`) in `cache`, unless the index changed since `ticket`.
 pub(super) fn keep<T: Any + Send + Sync>(
-    cache: &Mutex<ResultCache>,
+    cache: &Mutex<GenerationCache>,
     generation: u64,
     ticket: Ticket,
     key: String,
@@ -72,7 +72,7 @@ pub(super) fn keep<T: Any + Send + Sync>(
 /// becomes `older` (the previous `older` is dropped). A hit in `older` moves back into `recent`.
 /// So a value asked for again before half the budget of new values has arrived stays, one-off
 /// values leave, and memory stays bounded: a cheap approximation of least-recently-used.
-pub(super) struct ResultCache {
+pub(super) struct GenerationCache {
     /// Bytes for both maps (each value weighed by its estimated size and its key).
     budget: usize,
     generation: u64,
@@ -92,7 +92,7 @@ struct Cached {
     bytes: usize,
 }
 
-impl ResultCache {
+impl GenerationCache {
     fn new(budget: usize) -> Self {
         Self {
             budget,
@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn results_asked_for_again_stay_while_one_off_queries_leave() {
         // Room for about eight results.
-        let mut cache = ResultCache::new(8 * 110);
+        let mut cache = GenerationCache::new(8 * 110);
         cache.insert("popular".into(), value(0));
         for n in 0..100 {
             cache.insert(format!("once {n}"), value(n));
@@ -192,22 +192,22 @@ mod tests {
 
     #[test]
     fn a_new_index_generation_empties_the_cache_and_a_zero_budget_keeps_nothing() {
-        let mut cache = ResultCache::new(1000);
+        let mut cache = GenerationCache::new(1000);
         cache.insert("q".into(), value(1));
         assert!(cache.get(0, "q").is_some());
         assert!(cache.get(1, "q").is_none(), "the index changed");
-        let mut none = ResultCache::new(0);
+        let mut none = GenerationCache::new(0);
         none.insert("q".into(), value(1));
         assert!(none.get(0, "q").is_none());
         assert_eq!((cache.hits, cache.misses), (1, 1));
-        let mut small = ResultCache::new(150);
+        let mut small = GenerationCache::new(150);
         small.insert("big".into(), value(2));
         assert!(small.get(0, "big").is_none(), "a result larger than half the budget is not kept");
     }
 
     #[test]
     fn a_value_computed_before_a_commit_is_not_kept() {
-        let cache = Mutex::new(ResultCache::new(1000));
+        let cache = Mutex::new(GenerationCache::new(1000));
         let before = Ticket(3);
         // The index committed (generation 4) while the value was being computed from the database.
         keep(&cache, 4, before, "card:1".into(), Arc::new(7_u32), 10);

@@ -32,6 +32,12 @@ const FREQUENT_SHARE: u32 = 16;
 /// frequent words come first.
 const MAX_BYTES: usize = 16 * 1024 * 1024;
 
+/// The field norms of `field` in `segment` (all 1 when the field keeps none), as tantivy's term
+/// scorer reads them.
+pub fn fieldnorms(segment: &SegmentReader, field: Field) -> tantivy::Result<FieldNormReader> {
+    Ok(segment.fieldnorms_readers().get_field(field)?.unwrap_or_else(|| FieldNormReader::constant(segment.max_doc(), 1)))
+}
+
 /// The dense columns of one segment, by field and term bytes.
 #[derive(Default)]
 pub struct DenseColumns {
@@ -177,6 +183,11 @@ impl Column {
         self.bounds.get(block).map_or(0.0, |(freq, norm)| if *freq == 0 { 0.0 } else { weight.score(*norm, u32::from(*freq)) })
     }
 
+    /// Roughly the memory the column holds, in bytes.
+    fn approx_bytes(&self) -> usize {
+        self.freqs.len() + self.docs.words.len() * 8 + self.bounds.len() * 2
+    }
+
     /// Decodes one word's posting list (none: the word is not in the segment).
     fn read(postings: Option<SegmentPostings>, fieldnorms: &FieldNormReader, max_doc: DocId) -> Self {
         let blocks = (max_doc as usize).div_ceil(64);
@@ -202,10 +213,7 @@ impl Column {
     /// posting list for one query; an empty column when the segment lacks the word.
     pub fn for_query(segment: &SegmentReader, term: &Term) -> tantivy::Result<Self> {
         let max_doc = segment.max_doc();
-        let fieldnorms = match segment.fieldnorms_readers().get_field(term.field())? {
-            Some(reader) => reader,
-            None => FieldNormReader::constant(max_doc, 1),
-        };
+        let fieldnorms = fieldnorms(segment, term.field())?;
         let postings = segment.inverted_index(term.field())?.read_postings(term, IndexRecordOption::WithFreqs)?;
         Ok(Self::read(postings, &fieldnorms, max_doc))
     }
@@ -220,7 +228,7 @@ impl DenseColumns {
         }
         for field in fields {
             let columns = Self::build_field(segment, *field)?;
-            let bytes: usize = columns.values().map(|c| c.freqs.len() + c.docs.words.len() * 8 + c.bounds.len() * 2).sum();
+            let bytes: usize = columns.values().map(Column::approx_bytes).sum();
             let name = segment.schema().get_field_name(*field);
             tracing::debug!(
                 segment.docs = segment.max_doc(),
@@ -246,10 +254,7 @@ impl DenseColumns {
         }
         frequent.sort_by_key(|(_, info)| std::cmp::Reverse(info.doc_freq));
         frequent.truncate(MAX_BYTES / (max_doc as usize + max_doc as usize / 8));
-        let fieldnorms = match segment.fieldnorms_readers().get_field(field)? {
-            Some(reader) => reader,
-            None => FieldNormReader::constant(max_doc, 1),
-        };
+        let fieldnorms = fieldnorms(segment, field)?;
         let mut columns = HashMap::with_capacity(frequent.len());
         for (key, info) in frequent {
             let postings = inverted.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?;
@@ -323,10 +328,7 @@ impl Weight for WordWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let table = self.tables.get(reader)?;
         let Some(column) = table.dense().get(&self.term) else { return self.postings.scorer(reader, boost) };
-        let fieldnorms = match reader.fieldnorms_readers().get_field(self.term.field())? {
-            Some(f) => f,
-            None => FieldNormReader::constant(reader.max_doc(), 1),
-        };
+        let fieldnorms = fieldnorms(reader, self.term.field())?;
         let bm25 = self.bm25.as_ref().map(|w| w.boost_by(boost));
         Ok(Box::new(DenseScorer { docs: BitsDocSet::new(column.docs.clone()), freqs: column.freqs.clone(), fieldnorms, bm25 }))
     }

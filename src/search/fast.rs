@@ -25,7 +25,7 @@ use tantivy::schema::Term;
 use tantivy::{DocId, Score, SegmentReader};
 
 use super::collect::{CatalogueSegment, FACETS};
-use super::dense::{Bits, Column, MIN_SEGMENT_DOCS, PrefixQuery};
+use super::dense::{Bits, Column, MIN_SEGMENT_DOCS, PrefixQuery, fieldnorms};
 use super::query::SearchSort;
 use super::tables::{DocTables, SegmentTable};
 
@@ -92,8 +92,8 @@ pub fn collect(
         return Ok(false);
     }
     let Some(section) = child.section() else { return Ok(true) };
-    let fieldnorms = match field.map(|f| reader.fieldnorms_readers().get_field(f)).transpose()?.flatten() {
-        Some(reader) => reader,
+    let fieldnorms = match field {
+        Some(field) => fieldnorms(reader, field)?,
         None => FieldNormReader::constant(reader.max_doc(), 1),
     };
     let alive = tables.alive_words(reader);

@@ -74,10 +74,7 @@ impl SegmentBoost {
                 None => return Ok(None),
             }
         }
-        let fieldnorms = match segment.fieldnorms_readers().get_field(field)? {
-            Some(reader) => reader,
-            None => FieldNormReader::constant(segment.max_doc(), 1),
-        };
+        let fieldnorms = super::dense::fieldnorms(segment, field)?;
         Ok(Some(Self { positions: vec![Vec::new(); postings.len()], postings, fieldnorms }))
     }
 

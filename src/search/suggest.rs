@@ -19,14 +19,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tantivy::collector::{Collector as _, TopDocs};
-use tantivy::fieldnorm::FieldNormReader;
 use tantivy::query::{Bm25Weight, BooleanQuery, EnableScoring, FuzzyTermQuery, Occur, Query, TermQuery, Weight};
-use tantivy::schema::{Field, IndexRecordOption, Term, Value as _};
+use tantivy::schema::{IndexRecordOption, Term, Value as _};
 use tantivy::{DocAddress, DocId, DocSet as _, Score, Searcher, SegmentReader, TERMINATED, TantivyDocument};
 
 use super::best_of::BestOf;
 use super::collect::Best;
-use super::dense::{Bits, Column, MIN_SEGMENT_DOCS, PrefixQuery};
+use super::dense::{Bits, Column, MIN_SEGMENT_DOCS, PrefixQuery, fieldnorms};
 use super::query::{Suggestion, Words, boxed, id_of};
 use super::schema::Fields;
 use super::tables::{DocTables, SegmentTable};
@@ -57,7 +56,7 @@ pub fn suggest(
     let top = match (typing, words.folded.len()) {
         (Some(word), 1) => one_word(searcher, fields, word, true, limit.max(1))?,
         (None, 1) => one_word(searcher, fields, &words.folded[0], false, limit.max(1))?,
-        _ => several_words(searcher, fields, Some(tables), &words.folded, typing.is_some(), limit.max(1))?,
+        _ => several_words(searcher, fields, tables, &words.folded, typing.is_some(), limit.max(1))?,
     };
     let mut out = Vec::with_capacity(top.len());
     for (_, address) in top {
@@ -116,12 +115,12 @@ impl Word {
 }
 
 /// The best `limit` documents for several words (the last being typed when `typing`), with their
-/// scores. With `tables`, large segments run on dense columns; without, every segment runs on
-/// tantivy's clauses (the reference the tests compare with).
+/// scores. Large segments run on dense columns, unless the tables keep none (the reference the
+/// tests compare with): every segment then runs on tantivy's clauses.
 fn several_words(
     searcher: &Searcher,
     fields: &Fields,
-    tables: Option<&Arc<DocTables>>,
+    tables: &Arc<DocTables>,
     words: &[String],
     typing: bool,
     limit: usize,
@@ -136,7 +135,7 @@ fn several_words(
     let mut top = Vec::new();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let ord = u32::try_from(ord).unwrap_or(u32::MAX);
-        if let Some(tables) = tables.filter(|_| segment.max_doc() >= MIN_SEGMENT_DOCS) {
+        if tables.keeps_columns() && segment.max_doc() >= MIN_SEGMENT_DOCS {
             top.extend(on_columns(segment, ord, fields, tables, &words, limit)?);
             continue;
         }
@@ -233,10 +232,7 @@ fn on_columns(
 ) -> tantivy::Result<Vec<(Score, DocAddress)>> {
     let table = tables.get(segment)?;
     let read = words.iter().map(|word| WordColumns::read(segment, &table, tables, fields, word)).collect::<tantivy::Result<Vec<_>>>()?;
-    let norms = |field: Field| -> tantivy::Result<FieldNormReader> {
-        Ok(segment.fieldnorms_readers().get_field(field)?.unwrap_or_else(|| FieldNormReader::constant(segment.max_doc(), 1)))
-    };
-    let (name_norms, aka_norms) = (norms(fields.name)?, norms(fields.aka)?);
+    let (name_norms, aka_norms) = (fieldnorms(segment, fields.name)?, fieldnorms(segment, fields.aka)?);
     let alive = tables.alive_words(segment);
     let score = |doc: DocId| {
         let (name_norm, aka_norm) = (name_norms.fieldnorm_id(doc), aka_norms.fieldnorm_id(doc));
@@ -368,6 +364,11 @@ mod tests {
         v.iter().map(|(score, _)| (score * 1e4).round() as i64).collect()
     }
 
+    /// Tables that keep no dense columns: suggestions run on tantivy's clauses (the reference).
+    fn postings_only() -> Arc<DocTables> {
+        Arc::new(DocTables::new(&[]))
+    }
+
     fn scores(v: &[(Score, DocAddress)]) -> HashMap<DocAddress, i64> {
         v.iter().map(|(score, a)| (*a, (score * 1e4).round() as i64)).collect()
     }
@@ -417,14 +418,15 @@ mod tests {
             p.name_en = Some("Digital health hub".into());
         }
         let (s, f) = searcher(&rows);
+        let postings = postings_only();
         for word in ["n", "ng", "nen", "h", "ho", "hoc", "health", "digital", "d", "du", "cho", "zzz", "so"] {
             let words = [word.to_owned()];
-            let score_of = scores(&several_words(&s, &f, None, &words, true, 100_000).unwrap());
-            let finished = scores(&several_words(&s, &f, None, &words, false, 100_000).unwrap());
+            let score_of = scores(&several_words(&s, &f, &postings, &words, true, 100_000).unwrap());
+            let finished = scores(&several_words(&s, &f, &postings, &words, false, 100_000).unwrap());
             for limit in [1, 8, 40] {
                 for (typing, score_of) in [(true, &score_of), (false, &finished)] {
                     let fast = one_word(&s, &f, word, typing, limit).unwrap();
-                    let general = several_words(&s, &f, None, &words, typing, limit).unwrap();
+                    let general = several_words(&s, &f, &postings, &words, typing, limit).unwrap();
                     assert_eq!(rounded(&fast), rounded(&general), "{word} {limit} {typing}: the same scores in the same order");
                     for (score, address) in &fast {
                         assert_eq!(
@@ -466,6 +468,7 @@ mod tests {
         assert!(s.segment_reader(0).max_doc() >= MIN_SEGMENT_DOCS, "large enough for columns");
         assert!(s.segment_reader(1).max_doc() < MIN_SEGMENT_DOCS, "too small for columns");
         let tables = Arc::new(DocTables::new(&[f.all, f.name, f.aka]));
+        let postings = postings_only();
         assert!(tables.get(s.segment_reader(0)).unwrap().dense().len() > 20, "words of the name and the other names get columns");
         let texts = [
             "nen tang s",
@@ -491,12 +494,12 @@ mod tests {
         for text in texts {
             let words = Words::of(text).folded;
             let typing = !text.ends_with(' ');
-            let all = several_words(&s, &f, None, &words, typing, 100_000).unwrap();
+            let all = several_words(&s, &f, &postings, &words, typing, 100_000).unwrap();
             let score_of = scores(&all);
             found += usize::from(!all.is_empty());
             for limit in [1, 8, 40, 100_000] {
-                let fast = several_words(&s, &f, Some(&tables), &words, typing, limit).unwrap();
-                let general = several_words(&s, &f, None, &words, typing, limit).unwrap();
+                let fast = several_words(&s, &f, &tables, &words, typing, limit).unwrap();
+                let general = several_words(&s, &f, &postings, &words, typing, limit).unwrap();
                 assert_eq!(rounded(&fast), rounded(&general), "{text:?} {limit}: the same scores in the same order");
                 for (score, address) in &fast {
                     // The reference skips deleted documents, so this also proves none is offered.
@@ -504,6 +507,13 @@ mod tests {
                 }
                 let unique: HashSet<_> = fast.iter().map(|(_, a)| *a).collect();
                 assert_eq!(unique.len(), fast.len(), "{text:?}: no document twice");
+                // The large segment alone, read on its columns: the reference's best of that segment.
+                let read = Word::all(&s, &f, &words, typing).unwrap();
+                if read.iter().all(|w| !w.whole.is_empty() || w.prefix.is_some()) {
+                    let columns = on_columns(s.segment_reader(0), 0, &f, &tables, &read, limit).unwrap();
+                    let first: Vec<_> = all.iter().filter(|(_, a)| a.segment_ord == 0).take(limit).copied().collect();
+                    assert_eq!(rounded(&columns), rounded(&first), "{text:?} {limit}: the large segment on its columns");
+                }
             }
         }
         assert!(found >= texts.len() - 2, "most texts match something");

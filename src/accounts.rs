@@ -1,10 +1,11 @@
-//! Operator commands on accounts (`ndp user ...`): create, change role, disable. They write the
-//! same audit events as the staff pages, with the operator shown as `cli`.
+//! Operator commands on accounts (`ndp user ...`): create, change role, disable; and the change
+//! of the secret key that protects their second factors (`ndp rotate-secret`). They write the same
+//! audit events as the staff pages, with the operator shown as `cli`.
 
 use anyhow::Context as _;
 use sqlx::PgPool;
 
-use crate::auth::password;
+use crate::auth::{Keys, password};
 use crate::db::audit::{self, Actor, Event};
 use crate::db::users::{self, NewUser};
 use crate::domain::account::{Email, Role, check_new_password};
@@ -18,11 +19,9 @@ pub struct Created {
     pub generated_password: Option<String>,
 }
 
-/// A random password of 20 characters from an unambiguous alphabet.
+/// A random password of 80 bits (19 characters) from an unambiguous alphabet.
 pub fn generate_password() -> String {
-    let a = crate::auth::token::recovery_code();
-    let b = crate::auth::token::recovery_code();
-    format!("{a}-{b}")
+    crate::auth::token::recovery_code()
 }
 
 /// Creates an active, verified account. `password` None generates one. Enterprise accounts need
@@ -65,6 +64,7 @@ pub async fn create(
         tax_code: None,
         verified: true,
         enterprise_id,
+        registered_addr: None,
     };
     let mut tx = pool.begin().await?;
     let id = users::insert(&mut *tx, &new).await?.with_context(|| format!("an account with email {} already exists", email.as_str()))?;
@@ -100,4 +100,32 @@ pub async fn disable(pool: &PgPool, email: &str) -> anyhow::Result<()> {
     audit::record(&mut *tx, &Actor::system("cli"), event).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What a change of the secret key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotated {
+    /// TOTP secrets re-encrypted with the new key.
+    pub totp_secrets: u64,
+    /// Recovery codes removed (their keyed hashes cannot be recomputed without the codes).
+    pub recovery_codes: u64,
+}
+
+/// Re-encrypts every stored TOTP secret from `old` to `new` and removes the recovery codes, in one
+/// transaction; fails, changing nothing, when a secret does not open with `old`.
+pub async fn rotate_secret(pool: &PgPool, old: &Keys, new: &Keys) -> anyhow::Result<Rotated> {
+    let mut tx = pool.begin().await?;
+    let sealed = users::totp_secrets(&mut *tx).await?;
+    let mut totp_secrets = 0;
+    for (id, stored) in sealed {
+        let plain = old.open(&stored).with_context(|| format!("the TOTP secret of account {id} does not open with the old key"))?;
+        users::replace_totp_secret(&mut *tx, id, &new.seal(&plain)?).await?;
+        totp_secrets += 1;
+    }
+    let recovery_codes = users::remove_all_recovery_codes(&mut *tx).await?;
+    let event = Event::new("secret.rotated", "portal", "secret-key")
+        .after(serde_json::json!({"totp_secrets": totp_secrets, "recovery_codes_removed": recovery_codes}));
+    audit::record(&mut *tx, &Actor::system("cli"), event).await?;
+    tx.commit().await?;
+    Ok(Rotated { totp_secrets, recovery_codes })
 }

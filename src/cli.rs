@@ -1,7 +1,6 @@
 //! The operations behind the `ndp` subcommands, as library functions so tests run them as `main` does.
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -26,6 +25,7 @@ pub async fn prepare_database(pool: &PgPool, config: &Config) -> anyhow::Result<
 /// Runs the portal until Ctrl-C or SIGTERM: database (embedded unless `DATABASE_URL`), migrations,
 /// first-start seed, then HTTP. Prints the address it serves on standard output.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    config.check_for_serving()?;
     let lock = if config.database_url.is_none() { Some(PidLock::acquire(&config.data_dir)?) } else { None };
     let database = Database::connect(&config, ClusterUse::Serve).await?;
     let served = serve_on(&database.pool, config).await;
@@ -66,11 +66,13 @@ pub async fn run_server(
         config.search_row_cache_mb.saturating_mul(1 << 20),
     );
     let background = crate::mail::Background::start(pool.clone(), &config);
-    let app = crate::app(AppState::new(pool, config, search.clone(), keys));
-    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await;
+    let bound = listener.local_addr()?;
+    let max_connections = config.max_connections;
+    let app = crate::app(AppState::new(pool, config, search.clone(), keys, bound));
+    crate::server::serve(listener, app, max_connections, shutdown).await;
     search.shutdown().await;
     background.shutdown().await;
-    served.context("server error")
+    Ok(())
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
@@ -144,6 +146,29 @@ pub async fn reindex(config: &Config) -> anyhow::Result<ReindexReport> {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::rename(&building, &dir).with_context(|| format!("could not move the new index to {}", dir.display()))?;
         Ok(ReindexReport { documents, elapsed: started.elapsed() })
+    })
+    .await
+}
+
+/// Re-encrypts the stored secrets from the old secret key (`NDP_OLD_SECRET_KEY`, else the generated
+/// key file) to the new one (`NDP_SECRET_KEY`, which must be set). Refuses while a portal serves
+/// from the same data directory.
+pub async fn rotate_secret(config: &Config) -> anyhow::Result<crate::accounts::Rotated> {
+    let _lock = PidLock::acquire(&config.data_dir).context("stop the portal before changing its secret key")?;
+    let new = config.secret_key.as_deref().context("set NDP_SECRET_KEY to the new key")?;
+    let old = match config.old_secret_key.as_deref() {
+        Some(old) => crate::auth::Keys::from_secret(old),
+        None => {
+            let path = config.data_dir.join("secret-key");
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("set NDP_OLD_SECRET_KEY to the old key (no generated key at {})", path.display()))?;
+            crate::auth::Keys::from_secret(text.trim())
+        }
+    };
+    let new = crate::auth::Keys::from_secret(new);
+    with_database(config, |pool| async move {
+        crate::db::migrate(&pool).await?;
+        crate::accounts::rotate_secret(&pool, &old, &new).await
     })
     .await
 }

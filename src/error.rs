@@ -37,12 +37,21 @@ pub enum AppError {
     /// Too many attempts; the key explains, the number is the seconds to wait.
     #[error("too many requests")]
     TooManyRequests(&'static str, u64),
+    /// The server is too busy for this now; the key explains, the number is the seconds to wait.
+    #[error("busy")]
+    Busy(&'static str, u64),
     /// A database error.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// Any other server-side failure.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::auth::password::Busy> for AppError {
+    fn from(_: crate::auth::password::Busy) -> Self {
+        Self::Busy("error.busy", 5)
+    }
 }
 
 impl From<tower_sessions::session::Error> for AppError {
@@ -70,6 +79,7 @@ impl AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Busy(..) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(e) if is_unavailable(e) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -77,7 +87,7 @@ impl AppError {
 
     fn message_key(&self) -> &'static str {
         match self {
-            Self::Conflict(key) | Self::TooManyRequests(key, _) => return key,
+            Self::Conflict(key) | Self::TooManyRequests(key, _) | Self::Busy(key, _) => return key,
             Self::Forbidden => return "error.forbidden",
             _ => {}
         }
@@ -102,8 +112,8 @@ impl IntoResponse for AppError {
                 return axum::response::Redirect::to(&format!("/login?{query}")).into_response();
             }
             Self::SecondFactorRequired => return axum::response::Redirect::to("/account/security?required=1").into_response(),
-            Self::TooManyRequests(_, secs) => {
-                let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, self.message_key());
+            Self::TooManyRequests(_, secs) | Self::Busy(_, secs) => {
+                let mut response = error_response(self.status(), self.message_key());
                 if let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string()) {
                     response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
                 }

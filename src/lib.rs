@@ -34,6 +34,8 @@ pub mod routes;
 pub mod search;
 /// Loading the reference facts (`seed/`) and generating synthetic catalogues.
 pub mod seed;
+/// The HTTP server: connection limits and timeouts against slow clients.
+pub mod server;
 /// Shared application state.
 pub mod state;
 /// Logging set-up.

@@ -40,6 +40,10 @@ enum Command {
     User(UserCommand),
     /// Print the connection URL of the embedded cluster (for psql, pg_dump), starting it if needed.
     DbUrl,
+    /// Change the secret key: re-encrypt the TOTP secrets from the key in NDP_OLD_SECRET_KEY (or
+    /// the generated key file) to the one in NDP_SECRET_KEY, and remove the recovery codes, which
+    /// cannot be re-keyed. Run it with the portal stopped.
+    RotateSecret,
 }
 
 #[derive(Subcommand)]
@@ -124,6 +128,13 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             ))
         }
         Command::User(command) => user(&config, command).await,
+        Command::RotateSecret => {
+            let report = cli::rotate_secret(&config).await?;
+            say(&format!(
+                "secret key changed: {} TOTP secrets re-encrypted; {} recovery codes removed (people make new ones at /account/security)",
+                report.totp_secrets, report.recovery_codes
+            ))
+        }
         Command::DbUrl => {
             if let Some(url) = &config.database_url {
                 return say(url);

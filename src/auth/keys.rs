@@ -1,4 +1,6 @@
-//! The portal's secret key and what is derived from it: the key that encrypts TOTP secrets at rest.
+//! The portal's secret key and what is derived from it: the key that encrypts TOTP secrets at
+//! rest, and the key of the keyed hashes (HMAC-SHA256) that sign the anonymous CSRF cookie and
+//! store recovery codes.
 //!
 //! The key comes from `NDP_SECRET_KEY`; without it one is generated on first start and kept in
 //! `<data dir>/secret-key` (readable by the owner only). Several processes on one database must
@@ -18,6 +20,7 @@ use sha2::{Digest as _, Sha256};
 #[derive(Clone)]
 pub struct Keys {
     sealing: ChaCha20Poly1305,
+    mac: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -31,11 +34,25 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 impl Keys {
     /// Derives the keys from secret material.
     pub fn from_secret(secret: &str) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"ndp totp sealing v1\0");
-        hasher.update(secret.as_bytes());
-        let key = Key::from(<[u8; 32]>::from(hasher.finalize()));
-        Self { sealing: ChaCha20Poly1305::new(&key) }
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut hasher = Sha256::new();
+            hasher.update(label);
+            hasher.update(secret.as_bytes());
+            hasher.finalize().into()
+        };
+        let key = Key::from(derive(b"ndp totp sealing v1\0"));
+        Self { sealing: ChaCha20Poly1305::new(&key), mac: derive(b"ndp mac v1\0") }
+    }
+
+    /// The keyed hash of `data` for `purpose` (each purpose gets its own hashes), in hex.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> String {
+        use hmac::Mac as _;
+        // HMAC takes keys of any length, so this cannot fail; if it did, a random value matches nothing.
+        let Ok(mut mac) = <hmac::Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.mac) else { return crate::auth::token::random_token() };
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data);
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// `NDP_SECRET_KEY` when set, else the key file under the data directory (created if missing).
@@ -97,6 +114,16 @@ mod tests {
         assert_eq!(keys.open(&sealed).unwrap(), "JBSWY3DPEHPK3PXP");
         assert!(Keys::from_secret("two").open(&sealed).is_err());
         assert!(keys.open("v1:xx:yy").is_err());
+    }
+
+    #[test]
+    fn keyed_hashes_depend_on_key_purpose_and_data() {
+        let one = Keys::from_secret("one");
+        assert_eq!(one.mac("code", b"abc").len(), 64);
+        assert_eq!(one.mac("code", b"abc"), one.mac("code", b"abc"));
+        assert_ne!(one.mac("code", b"abc"), Keys::from_secret("two").mac("code", b"abc"));
+        assert_ne!(one.mac("code", b"abc"), one.mac("cookie", b"abc"));
+        assert_ne!(one.mac("code", b"abc"), one.mac("code", b"abd"));
     }
 
     #[test]

@@ -1,10 +1,17 @@
-//! Argon2id password hashes, computed off the async threads.
+//! Argon2id password hashes, computed off the async threads, at most one per core at a time.
+//!
+//! Each hash takes 19 MiB and tens of milliseconds of a core. A burst of sign-ins therefore waits
+//! for a free slot (up to [`QUEUE_WAIT`]) instead of taking memory without bound; past that wait
+//! the request is refused with 503 and `Retry-After`.
 
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng};
 use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Argon2id with 19 MiB of memory, 2 passes and 1 lane (OWASP's minimum for argon2id).
 fn argon2() -> anyhow::Result<Argon2<'static>> {
@@ -12,9 +19,69 @@ fn argon2() -> anyhow::Result<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// Longest wait for a free slot before a request is refused.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(5);
+
+/// Hashing slots: one per core.
+static SLOTS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))));
+
+/// Password work refused because every slot stayed busy for [`QUEUE_WAIT`].
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+/// The most slots ever in use at once (for `/metrics`).
+static PEAK: AtomicU64 = AtomicU64::new(0);
+
+/// Every slot stayed busy: the request should be retried in a few seconds.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("every password slot is busy")]
+pub struct Busy;
+
+/// Figures of the password work of this process.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats {
+    /// Slots (cores).
+    pub slots: u64,
+    /// The most slots in use at once since the start.
+    pub peak: u64,
+    /// Requests refused because no slot came free in time.
+    pub refused: u64,
+}
+
+/// Figures of the password work of this process.
+pub fn stats() -> Stats {
+    let slots = std::thread::available_parallelism().map_or(2, std::num::NonZero::get) as u64;
+    Stats { slots, peak: PEAK.load(Ordering::Relaxed), refused: REFUSED.load(Ordering::Relaxed) }
+}
+
+/// Waits up to `wait` for one of `slots`.
+async fn acquire(slots: &Arc<Semaphore>, wait: Duration) -> Result<OwnedSemaphorePermit, Busy> {
+    match tokio::time::timeout(wait, slots.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(Busy),
+    }
+}
+
+/// Runs `work` on the blocking pool once a slot is free.
+async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> Result<T, crate::error::AppError> {
+    let permit = acquire(&SLOTS, QUEUE_WAIT).await.inspect_err(|_| {
+        REFUSED.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("password work refused: every slot stayed busy");
+    })?;
+    let in_use = stats().slots.saturating_sub(SLOTS.available_permits() as u64);
+    PEAK.fetch_max(in_use, Ordering::Relaxed);
+    let result = tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(permit);
+        result
+    })
+    .await
+    .context("password task failed")?;
+    Ok(result?)
+}
+
 /// Hashes a password into a PHC string.
-pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_now(&password)).await.context("hashing task failed")?
+pub async fn hash(password: String) -> Result<String, crate::error::AppError> {
+    in_slot(move || hash_now(&password)).await
 }
 
 fn hash_now(password: &str) -> anyhow::Result<String> {
@@ -30,8 +97,8 @@ static DUMMY_HASH: LazyLock<String> =
 
 /// Checks a password against a stored hash (or against a dummy hash when there is none).
 /// Unreadable stored hashes (e.g. the `!` of an erased account) never match.
-pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<bool> {
-    tokio::task::spawn_blocking(move || {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, crate::error::AppError> {
+    in_slot(move || {
         let real = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         let Ok(parsed) = PasswordHash::new(&stored) else {
@@ -43,7 +110,6 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
         Ok(ok && real)
     })
     .await
-    .context("verification task failed")?
 }
 
 /// Warms the dummy hash at start-up so the first failed sign-in is not slower than later ones.
@@ -54,6 +120,21 @@ pub fn warm_up() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn work_waits_for_a_free_slot_and_is_refused_after_the_wait() {
+        let slots = Arc::new(Semaphore::new(2));
+        let first = acquire(&slots, QUEUE_WAIT).await.unwrap();
+        let _second = acquire(&slots, QUEUE_WAIT).await.unwrap();
+        assert!(acquire(&slots, QUEUE_WAIT).await.is_err(), "both slots busy for the whole wait");
+        let waiting = tokio::spawn({
+            let slots = slots.clone();
+            async move { acquire(&slots, QUEUE_WAIT).await.is_ok() }
+        });
+        tokio::time::sleep(QUEUE_WAIT / 2).await;
+        drop(first);
+        assert!(waiting.await.unwrap(), "a slot freed during the wait is taken");
+    }
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {

@@ -19,6 +19,10 @@ const AUTH_KEY: &str = "auth";
 const PENDING_KEY: &str = "pending_second_factor";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
+const TOTP_SETUP_KEY: &str = "totp_setup";
+
+/// A TOTP secret being set up lives this long, in this session only.
+pub const TOTP_SETUP_SECS: i64 = 15 * 60;
 
 /// The sign-in record kept in the session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,19 +121,34 @@ impl PendingSecondFactor {
     }
 }
 
+/// A TOTP secret offered for set-up, sealed with the portal's key, and when it was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TotpSetup {
+    sealed: String,
+    at: i64,
+}
+
+/// The sealed TOTP secret this session is setting up, if it is younger than [`TOTP_SETUP_SECS`].
+pub async fn totp_setup(session: &Session) -> Option<String> {
+    let setup: TotpSetup = session.get(TOTP_SETUP_KEY).await.ok().flatten()?;
+    (now() - setup.at < TOTP_SETUP_SECS).then_some(setup.sealed)
+}
+
+/// Starts a TOTP set-up in this session with a new sealed secret (replacing any earlier one).
+pub async fn begin_totp_setup(session: &Session, sealed: String) -> anyhow::Result<()> {
+    session.insert(TOTP_SETUP_KEY, TotpSetup { sealed, at: now() }).await?;
+    Ok(())
+}
+
+/// Ends the TOTP set-up of this session.
+pub async fn end_totp_setup(session: &Session) -> anyhow::Result<()> {
+    session.remove_value(TOTP_SETUP_KEY).await?;
+    Ok(())
+}
+
 /// The session's CSRF token, if it has one.
 pub async fn csrf_token(session: &Session) -> Option<String> {
     session.get::<String>(CSRF_KEY).await.ok().flatten()
-}
-
-/// The session's CSRF token, created (and the session with it) when missing.
-pub async fn ensure_csrf_token(session: &Session) -> anyhow::Result<String> {
-    if let Some(token) = csrf_token(session).await {
-        return Ok(token);
-    }
-    let token = crate::auth::token::random_token();
-    session.insert(CSRF_KEY, &token).await?;
-    Ok(token)
 }
 
 /// Leaves a one-time message (a translation key) for the next page.

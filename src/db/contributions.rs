@@ -252,50 +252,82 @@ pub async fn median_reply_hours(db: impl PgExecutor<'_>, platform_id: i64) -> sq
     .await
 }
 
-fn item_select(kind: ItemKind) -> String {
-    let (platform, stars) = match kind {
-        ItemKind::Rating => ("t.platform_id", "t.stars"),
-        ItemKind::Feedback => ("t.platform_id", "null::smallint"),
-        ItemKind::Reply => (
-            "(select coalesce(r.platform_id, f.platform_id) from ratings r full join feedback f on false where r.id = t.rating_id or f.id = t.feedback_id limit 1)",
-            "null::smallint",
-        ),
-        ItemKind::Question => ("t.platform_id", "null::smallint"),
-        ItemKind::Answer => ("(select q.platform_id from questions q where q.id = t.question_id)", "null::smallint"),
-    };
+/// The platform an item of `kind` (alias `t`) is about, as an SQL expression.
+fn platform_of(kind: ItemKind) -> &'static str {
+    match kind {
+        ItemKind::Rating | ItemKind::Feedback | ItemKind::Question => "t.platform_id",
+        ItemKind::Reply => {
+            "(select coalesce(r.platform_id, f.platform_id) from ratings r full join feedback f on false where r.id = t.rating_id or f.id = t.feedback_id limit 1)"
+        }
+        ItemKind::Answer => "(select q.platform_id from questions q where q.id = t.question_id)",
+    }
+}
+
+/// The author column of `kind`'s table.
+fn author_of(kind: ItemKind) -> &'static str {
+    if kind == ItemKind::Reply { "t.author_id" } else { "t.user_id" }
+}
+
+/// Whether the staff member with id `$n` may not decide the item `t` of `kind`: they wrote it,
+/// filed its pending appeal, or it is about a platform of their own enterprise (the one they are
+/// linked to, or whose tax code they gave when they registered). An SQL boolean expression.
+fn own_item(kind: ItemKind, n: u8) -> String {
+    format!(
+        r#"(coalesce({author} = ${n}, false)
+            or exists (select 1 from appeals a where a.target_type = '{kind}' and a.target_id = t.id and a.state = 'pending' and a.user_id = ${n})
+            or coalesce(ndp_speaks_for_platform(${n}, {platform}), false))"#,
+        author = author_of(kind),
+        kind = kind.as_str(),
+        platform = platform_of(kind),
+    )
+}
+
+/// The moderation columns of `kind`'s items; `own` is judged for the staff member whose id is
+/// the query's parameter `$n`.
+fn item_select(kind: ItemKind, n: u8) -> String {
+    let stars = if kind == ItemKind::Rating { "t.stars" } else { "null::smallint" };
     format!(
         r#"select '{kind}'::text as kind, t.id, p.slug as platform_slug, p.name as platform_name, t.{text} as text, {stars} as stars,
                   t.hold_rule, t.state,
                   exists (select 1 from appeals a where a.target_type = '{kind}' and a.target_id = t.id and a.state = 'pending') as appealed,
-                  t.created_at, t.user_col as author_id
+                  t.created_at, {author} as author_id, {own} as own
            from {table} t left join platforms p on p.id = {platform}"#,
         kind = kind.as_str(),
         text = kind.text_column(),
         table = kind.table(),
+        author = author_of(kind),
+        own = own_item(kind, n),
+        platform = platform_of(kind),
     )
-    .replace("t.user_col", if kind == ItemKind::Reply { "t.author_id" } else { "t.user_id" })
 }
 
-/// Items waiting for a moderator: held or submitted items, items hidden by flags, and items with
-/// a pending appeal; oldest first, optionally one kind only.
-pub async fn queue(db: impl PgExecutor<'_>, only: Option<ItemKind>, platform: &str, rule: &str, limit: i64) -> sqlx::Result<Vec<Item>> {
+/// Items waiting for `moderator`: held or submitted items, items hidden by flags, and items with
+/// a pending appeal, except their own (see [`decide`]); oldest first, optionally one kind only.
+pub async fn queue(
+    db: impl PgExecutor<'_>,
+    moderator: i64,
+    only: Option<ItemKind>,
+    platform: &str,
+    rule: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<Item>> {
     let parts: Vec<String> = ItemKind::ALL
         .into_iter()
         .filter(|k| only.is_none_or(|o| o == *k))
         .map(|k| {
             format!(
-                "select * from ({}) x where x.state = 'pending' or (x.state = 'hidden' and x.hold_rule = 'flagged') or x.appealed",
-                item_select(k)
+                "select * from ({}) x where (x.state = 'pending' or (x.state = 'hidden' and x.hold_rule = 'flagged') or x.appealed) and not x.own",
+                item_select(k, 4)
             )
         })
         .collect();
     let sql = format!(
-        "select kind, id, platform_slug, platform_name, text, stars, hold_rule, state, appealed, created_at, author_id from ({}) q
+        "select kind, id, platform_slug, platform_name, text, stars, hold_rule, state, appealed, created_at, author_id, own from ({}) q
          where ($2 = '' or platform_slug = $2) and ($3 = '' or hold_rule = $3 or ($3 = 'appealed' and appealed))
          order by created_at limit $1",
         parts.join(" union all ")
     );
-    sqlx::query_as(&sql).bind(limit).bind(platform).bind(rule).fetch_all(db).await
+    sqlx::query_as(&sql).bind(limit).bind(platform).bind(rule).bind(moderator).fetch_all(db).await
 }
 
 /// An item under moderation: in the queue, or opened by a moderator.
@@ -323,12 +355,14 @@ pub struct Item {
     pub created_at: OffsetDateTime,
     /// The author.
     pub author_id: Option<i64>,
+    /// The staff member looking may not decide it (their own item, appeal or enterprise).
+    pub own: bool,
 }
 
-/// An item by kind and id.
-pub async fn item(db: impl PgExecutor<'_>, kind: ItemKind, id: i64) -> sqlx::Result<Option<Item>> {
-    let sql = format!("select * from ({}) x where x.id = $1", item_select(kind));
-    sqlx::query_as(&sql).bind(id).fetch_optional(db).await
+/// An item by kind and id, as `moderator` sees it.
+pub async fn item(db: impl PgExecutor<'_>, kind: ItemKind, id: i64, moderator: i64) -> sqlx::Result<Option<Item>> {
+    let sql = format!("select * from ({}) x where x.id = $1", item_select(kind, 2));
+    sqlx::query_as(&sql).bind(id).bind(moderator).fetch_optional(db).await
 }
 
 /// What an author has contributed before: counts only, never personal data.
@@ -388,10 +422,14 @@ pub enum Refused {
     NotWaiting,
     /// The item is under appeal and this moderator made the first decision.
     SameModerator,
+    /// The moderator wrote the item, filed its appeal, or it is about their own enterprise's platform.
+    OwnItem,
 }
 
 /// Records a decision on an item waiting in the queue (pending, hidden by flags, or under appeal),
 /// with the row locked; resolves its open flags and its pending appeal. Returns the text before.
+/// Refuses, in the same locked read, a moderator deciding their own item, their own appeal, or an
+/// item about a platform of their own enterprise, so no handler can skip the rule.
 pub async fn decide(
     tx: &mut PgConnection,
     kind: ItemKind,
@@ -400,15 +438,22 @@ pub async fn decide(
     decision: &Decision,
 ) -> sqlx::Result<Result<Option<String>, Refused>> {
     let lock = format!(
-        "select state, hold_rule, {text} as text from {table} where id = $1 for update",
+        "select t.state, t.hold_rule, t.{text} as text, {own} as own from {table} t where t.id = $1 for update of t",
         table = kind.table(),
-        text = kind.text_column()
+        text = kind.text_column(),
+        own = own_item(kind, 2),
     );
-    let Some((state, hold_rule, text)) =
-        sqlx::query_as::<_, (String, Option<String>, Option<String>)>(&lock).bind(id).fetch_optional(&mut *tx).await?
+    let Some((state, hold_rule, text, own)) = sqlx::query_as::<_, (String, Option<String>, Option<String>, bool)>(&lock)
+        .bind(id)
+        .bind(moderator)
+        .fetch_optional(&mut *tx)
+        .await?
     else {
         return Ok(Err(Refused::NotWaiting));
     };
+    if own {
+        return Ok(Err(Refused::OwnItem));
+    }
     let appeal: Option<(i64, Option<i64>)> = sqlx::query_as(
         "select id, first_moderator_id from appeals where target_type = $1 and target_id = $2 and state = 'pending' for update",
     )
@@ -458,11 +503,36 @@ pub async fn decide(
     Ok(Ok(text))
 }
 
-/// Records a flag; returns whether it was new. With three open flags from different accounts the
-/// item is hidden until a moderator looks at it.
-pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, reason: &str) -> sqlx::Result<Option<bool>> {
-    let exists = format!("select state from {} where id = $1 for update", kind.table());
-    let Some(state) = sqlx::query_scalar::<_, String>(&exists).bind(id).fetch_optional(&mut *tx).await? else { return Ok(None) };
+/// Why a flag was not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagRefused {
+    /// No such item.
+    NotFound,
+    /// The account wrote the item, or speaks for the enterprise of its platform.
+    OwnItem,
+}
+
+/// The people whose open flags on item `t` count: one per account, except that accounts
+/// registered from one address within one hour count as one; only verified accounts that were a
+/// day old when they flagged. An SQL expression over `flags f join users u`.
+const FLAGGER_IDENTITY: &str = "case when u.registered_addr is null then 'account ' || u.id::text \
+     else host(u.registered_addr) || ' ' || date_trunc('hour', u.created_at)::text end";
+
+/// Records a flag by `user_id` (which the caller has checked is verified and a day old); returns
+/// whether it was new. When three people (see [`FLAGGER_IDENTITY`]) have open flags on a published
+/// item, it is hidden until a moderator looks at it.
+pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, reason: &str) -> sqlx::Result<Result<bool, FlagRefused>> {
+    let lock = format!(
+        "select t.state, {own} as own from {table} t where t.id = $1 for update of t",
+        own = own_item(kind, 2),
+        table = kind.table()
+    );
+    let Some((state, own)) = sqlx::query_as::<_, (String, bool)>(&lock).bind(id).bind(user_id).fetch_optional(&mut *tx).await? else {
+        return Ok(Err(FlagRefused::NotFound));
+    };
+    if own {
+        return Ok(Err(FlagRefused::OwnItem));
+    }
     let inserted =
         sqlx::query("insert into flags (target_type, target_id, user_id, reason) values ($1, $2, $3, $4) on conflict do nothing")
             .bind(kind.as_str())
@@ -473,17 +543,64 @@ pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, 
             .await?
             .rows_affected()
             == 1;
-    let open: i64 =
-        sqlx::query_scalar("select count(distinct user_id) from flags where target_type = $1 and target_id = $2 and resolved_at is null")
-            .bind(kind.as_str())
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if open >= 3 && state == "published" {
+    let count = format!(
+        "select count(distinct {FLAGGER_IDENTITY}) from flags f join users u on u.id = f.user_id
+         where f.target_type = $1 and f.target_id = $2 and f.resolved_at is null
+           and u.email_verified_at is not null and u.created_at <= f.created_at - interval '1 day'"
+    );
+    let people: i64 = sqlx::query_scalar(&count).bind(kind.as_str()).bind(id).fetch_one(&mut *tx).await?;
+    if people >= 3 && state == "published" {
         let hide = format!("update {} set state = 'hidden', hold_rule = 'flagged', reject_reason = 'flagged' where id = $1", kind.table());
         sqlx::query(&hide).bind(id).execute(&mut *tx).await?;
     }
-    Ok(Some(inserted))
+    Ok(Ok(inserted))
+}
+
+/// One flag on an item, as a moderator sees it.
+#[derive(Debug, Clone, FromRow)]
+pub struct Flagger {
+    /// The account.
+    pub user_id: Option<i64>,
+    /// Its public name.
+    pub display_name: Option<String>,
+    /// Days since the account was created.
+    pub account_days: i64,
+    /// Whether the address was verified.
+    pub verified: bool,
+    /// Reason code.
+    pub reason: String,
+    /// When flagged.
+    pub created_at: OffsetDateTime,
+    /// Whether a moderator has decided since.
+    pub resolved: bool,
+    /// Whether another open flag comes from an account registered from the same address in the same
+    /// hour (they count once together).
+    pub grouped: bool,
+    /// Whether the flag counts towards hiding (verified, a day old, still open).
+    pub counts: bool,
+}
+
+/// Every flag on an item, newest first.
+pub async fn flags_of(db: impl PgExecutor<'_>, kind: ItemKind, id: i64) -> sqlx::Result<Vec<Flagger>> {
+    let sql = format!(
+        r#"with f as (
+             select f.user_id, u.display_name, coalesce(extract(day from now() - u.created_at)::bigint, 0) as account_days,
+                    u.email_verified_at is not null as verified, f.reason, f.created_at, f.resolved_at is not null as resolved,
+                    {FLAGGER_IDENTITY} as identity,
+                    (f.resolved_at is null and u.email_verified_at is not null and u.created_at <= f.created_at - interval '1 day') as counts
+             from flags f left join users u on u.id = f.user_id
+             where f.target_type = $1 and f.target_id = $2)
+           select user_id, display_name, account_days, coalesce(verified, false) as verified, reason, created_at, resolved,
+                  count(*) over (partition by identity) > 1 and identity is not null as grouped, coalesce(counts, false) as counts
+           from f order by created_at desc"#
+    );
+    sqlx::query_as(&sql).bind(kind.as_str()).bind(id).fetch_all(db).await
+}
+
+/// Whether account `user_id` speaks for an enterprise of the platform: it is linked to one, or
+/// gave one's tax code when it registered (an enterprise account still waiting for approval).
+pub async fn speaks_for_platform(db: impl PgExecutor<'_>, platform_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"select ndp_speaks_for_platform($2, $1) as "owns!""#, platform_id, user_id).fetch_one(db).await
 }
 
 /// Files an appeal against the rejection of the author's own item; `None` when the item is not

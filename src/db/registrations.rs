@@ -55,6 +55,9 @@ pub async fn of_enterprise(db: impl PgExecutor<'_>, enterprise_id: i64) -> sqlx:
 /// enterprise as its developer. Returns the new slug, or `None` when the revision is not a
 /// submitted registration.
 pub async fn accept(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::Result<Option<String>> {
+    if crate::db::revisions::conflicted(&mut *tx, id, reviewer_id).await? {
+        return Ok(None);
+    }
     let Some(row) = sqlx::query!(
         "select enterprise_id, proposed from revisions where id = $1 and platform_id is null and state = 'submitted' for update",
         id

@@ -315,8 +315,8 @@ pub struct QueueItem {
     pub submitted_at: Option<OffsetDateTime>,
 }
 
-/// Submitted revisions, oldest first.
-pub async fn queue(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<QueueItem>> {
+/// Submitted revisions that `reviewer` may decide (see [`conflicted`]), oldest first.
+pub async fn queue(db: impl PgExecutor<'_>, reviewer: i64) -> sqlx::Result<Vec<QueueItem>> {
     sqlx::query_as!(
         QueueItem,
         r#"select r.id, p.slug as "platform_slug?", coalesce(p.name, r.proposed->>'name', '') as "name!", e.name as "enterprise_name?",
@@ -324,8 +324,10 @@ pub async fn queue(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<QueueItem>> {
            from revisions r
            left join platforms p on p.id = r.platform_id
            left join enterprises e on e.id = r.enterprise_id
-           where r.state = 'submitted'
-           order by r.submitted_at"#
+           where r.state = 'submitted' and r.author_id is distinct from $1
+             and not coalesce(ndp_speaks_for($1, r.enterprise_id), false)
+           order by r.submitted_at"#,
+        reviewer
     )
     .fetch_all(db)
     .await
@@ -349,6 +351,22 @@ pub enum DecideRefused {
     NotSubmitted,
     /// A registration's slug or name is taken.
     Taken,
+    /// The reviewer wrote the revision or speaks for its enterprise.
+    OwnItem,
+}
+
+/// Whether `reviewer` may not decide revision `id`: they wrote it, or speak for its enterprise
+/// (`ndp_speaks_for`).
+pub async fn conflicted(db: impl PgExecutor<'_>, id: i64, reviewer: i64) -> sqlx::Result<bool> {
+    let own = sqlx::query_scalar!(
+        r#"select (coalesce(author_id = $2, false) or coalesce(ndp_speaks_for($2, enterprise_id), false)) as "own!"
+           from revisions where id = $1"#,
+        id,
+        reviewer
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(own.unwrap_or(false))
 }
 
 /// Approves a submitted listing revision: publishes it, keeps the replaced values. Returns the
@@ -369,6 +387,9 @@ pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::
     if revision.state != "submitted" {
         return Ok(Err(DecideRefused::NotSubmitted));
     }
+    if conflicted(&mut *tx, id, reviewer_id).await? {
+        return Ok(Err(DecideRefused::OwnItem));
+    }
     let Some(platform_id) = revision.platform_id else { return Ok(Err(DecideRefused::NotSubmitted)) };
     sqlx::query!("select id from platforms where id = $1 for update", platform_id).fetch_one(&mut *tx).await?;
     let proposed: Listing = serde_json::from_value(revision.proposed).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
@@ -387,7 +408,10 @@ pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::
 }
 
 /// Rejects a submitted revision with a reason the enterprise sees.
-pub async fn reject(db: impl PgExecutor<'_>, id: i64, reviewer_id: i64, reason: &str) -> sqlx::Result<Result<(), DecideRefused>> {
+pub async fn reject(tx: &mut PgConnection, id: i64, reviewer_id: i64, reason: &str) -> sqlx::Result<Result<(), DecideRefused>> {
+    if conflicted(&mut *tx, id, reviewer_id).await? {
+        return Ok(Err(DecideRefused::OwnItem));
+    }
     let done = sqlx::query!(
         r#"update revisions set state = 'rejected', reject_reason = $3, reviewer_id = $2, decided_at = now()
            where id = $1 and state = 'submitted'"#,
@@ -395,7 +419,7 @@ pub async fn reject(db: impl PgExecutor<'_>, id: i64, reviewer_id: i64, reason: 
         reviewer_id,
         reason
     )
-    .execute(db)
+    .execute(&mut *tx)
     .await?;
     Ok(if done.rows_affected() == 1 { Ok(()) } else { Err(DecideRefused::NotSubmitted) })
 }

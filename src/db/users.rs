@@ -28,7 +28,7 @@ pub struct UserRow {
     pub requested_enterprise_name: Option<String>,
     /// Tax code given at registration.
     pub requested_tax_code: Option<String>,
-    /// The TOTP secret, sealed with the portal's key (set before it is enabled).
+    /// The TOTP secret, sealed with the portal's key (set when it is enabled).
     pub totp_secret: Option<String>,
     /// When TOTP was switched on.
     pub totp_enabled_at: Option<OffsetDateTime>,
@@ -93,14 +93,16 @@ pub struct NewUser<'a> {
     pub verified: bool,
     /// Operator-created enterprise accounts are linked at once.
     pub enterprise_id: Option<i64>,
+    /// The client address of a registration through the site.
+    pub registered_addr: Option<std::net::IpAddr>,
 }
 
 /// Inserts an account; `None` when the email is taken.
 pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar!(
         r#"insert into users (email, display_name, password_hash, role, status, locale, requested_enterprise_name,
-                              requested_tax_code, email_verified_at, enterprise_id)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then now() end, $10)
+                              requested_tax_code, email_verified_at, enterprise_id, registered_addr)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then now() end, $10, $11::text::inet)
            on conflict ((lower(email))) do nothing
            returning id"#,
         user.email,
@@ -113,6 +115,7 @@ pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result
         user.tax_code,
         user.verified,
         user.enterprise_id,
+        user.registered_addr.map(|a| a.to_string()),
     )
     .fetch_optional(db)
     .await
@@ -128,24 +131,13 @@ pub async fn set_password(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx:
     sqlx::query!("update users set password_hash = $2, sessions_valid_after = now() where id = $1", id, hash).execute(db).await.map(drop)
 }
 
-/// Marks the email verified (citizen accounts become active; enterprise accounts stay pending).
-pub async fn mark_verified(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query!(
+/// Marks `email` verified for the account, if it is still the account's address (citizen
+/// accounts become active; enterprise accounts stay pending). Returns whether it was.
+pub async fn mark_verified(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
         r#"update users set email_verified_at = coalesce(email_verified_at, now()),
                   status = case when status = 'pending' and role <> 'enterprise' then 'active' else status end
-           where id = $1"#,
-        id
-    )
-    .execute(db)
-    .await
-    .map(drop)
-}
-
-/// Changes the email; the new address must be verified again.
-pub async fn set_email(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query!(
-        r#"update users set email = $2, email_verified_at = null
-           where id = $1 and not exists (select 1 from users o where lower(o.email) = lower($2) and o.id <> $1)"#,
+           where id = $1 and lower(email) = lower($2)"#,
         id,
         email
     )
@@ -154,14 +146,35 @@ pub async fn set_email(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::R
     Ok(done.rows_affected() == 1)
 }
 
-/// Stores a sealed TOTP secret that is not yet enabled (enrolment in progress).
-pub async fn set_totp_secret(db: impl PgExecutor<'_>, id: i64, sealed: &str) -> sqlx::Result<()> {
-    sqlx::query!("update users set totp_secret = $2 where id = $1 and totp_enabled_at is null", id, sealed).execute(db).await.map(drop)
+/// Changes the email; the new address must be verified again, and every link mailed before
+/// (to the old address) is used up.
+pub async fn set_email(tx: &mut sqlx::PgConnection, id: i64, email: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        r#"update users set email = $2, email_verified_at = null
+           where id = $1 and not exists (select 1 from users o where lower(o.email) = lower($2) and o.id <> $1)"#,
+        id,
+        email
+    )
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        sqlx::query!("update email_tokens set used_at = now() where user_id = $1 and used_at is null", id).execute(&mut *tx).await?;
+    }
+    Ok(done.rows_affected() == 1)
 }
 
-/// Switches TOTP on at `step` (the step of the code that proved enrolment).
-pub async fn enable_totp(db: impl PgExecutor<'_>, id: i64, step: i64) -> sqlx::Result<()> {
-    sqlx::query!("update users set totp_enabled_at = now(), totp_last_step = $2 where id = $1", id, step).execute(db).await.map(drop)
+/// Switches TOTP on with the sealed secret, at `step` (the step of the code that proved the app
+/// works); false when it was already on.
+pub async fn enable_totp(db: impl PgExecutor<'_>, id: i64, sealed: &str, step: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3 where id = $1 and totp_enabled_at is null",
+        id,
+        sealed,
+        step
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Accepts a TOTP step once: false when this or a later step was already used (concurrent replays
@@ -180,6 +193,23 @@ pub async fn disable_totp(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> 
         .execute(db)
         .await
         .map(drop)
+}
+
+/// Every stored (sealed) TOTP secret, by account.
+pub async fn totp_secrets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+    let rows =
+        sqlx::query!(r#"select id, totp_secret as "secret!" from users where totp_secret is not null order by id"#).fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.secret)).collect())
+}
+
+/// Stores an account's TOTP secret sealed with another key.
+pub async fn replace_totp_secret(db: impl PgExecutor<'_>, id: i64, sealed: &str) -> sqlx::Result<()> {
+    sqlx::query!("update users set totp_secret = $2 where id = $1 and totp_secret is not null", id, sealed).execute(db).await.map(drop)
+}
+
+/// Removes every account's recovery codes; returns how many there were.
+pub async fn remove_all_recovery_codes(db: impl PgExecutor<'_>) -> sqlx::Result<u64> {
+    Ok(sqlx::query!("delete from user_recovery_codes").execute(db).await?.rows_affected())
 }
 
 /// Replaces the recovery codes with new ones (stored hashed).
@@ -207,14 +237,22 @@ pub async fn recovery_codes_left(db: impl PgExecutor<'_>, id: i64) -> sqlx::Resu
         .await
 }
 
-/// Creates a one-time email token (stored hashed) valid for `ttl`.
-pub async fn create_token(db: impl PgExecutor<'_>, user_id: i64, purpose: &str, hash: &str, ttl: time::Duration) -> sqlx::Result<()> {
+/// Creates a one-time email token (stored hashed) valid for `ttl`, for the address it is mailed to.
+pub async fn create_token(
+    db: impl PgExecutor<'_>,
+    user_id: i64,
+    purpose: &str,
+    hash: &str,
+    email: &str,
+    ttl: time::Duration,
+) -> sqlx::Result<()> {
     let expires = OffsetDateTime::now_utc() + ttl;
     sqlx::query!(
-        "insert into email_tokens (user_id, purpose, token_hash, expires_at) values ($1, $2, $3, $4)",
+        "insert into email_tokens (user_id, purpose, token_hash, email, expires_at) values ($1, $2, $3, $4, $5)",
         user_id,
         purpose,
         hash,
+        email,
         expires
     )
     .execute(db)
@@ -222,13 +260,26 @@ pub async fn create_token(db: impl PgExecutor<'_>, user_id: i64, purpose: &str, 
     .map(drop)
 }
 
-/// Uses a token: the account it belongs to, if it exists, has this purpose, is unused and has
-/// not expired. Marks it used in the same statement, so it works once even under concurrency.
-pub async fn consume_token(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar!(
-        r#"update email_tokens set used_at = now()
-           where token_hash = $2 and purpose = $1 and used_at is null and expires_at > now()
-           returning user_id"#,
+/// The account a used token belonged to, and the address it was mailed to.
+#[derive(Debug, Clone)]
+pub struct UsedToken {
+    /// The account.
+    pub user_id: i64,
+    /// The address the link was mailed to.
+    pub email: String,
+}
+
+/// Uses a token: the account it belongs to, if it exists, has this purpose, is unused, has not
+/// expired and was mailed to the account's current address. Marks it used in the same
+/// statement, so it works once even under concurrency.
+pub async fn consume_token(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -> sqlx::Result<Option<UsedToken>> {
+    sqlx::query_as!(
+        UsedToken,
+        r#"update email_tokens t set used_at = now()
+           from users u
+           where t.token_hash = $2 and t.purpose = $1 and t.used_at is null and t.expires_at > now()
+             and u.id = t.user_id and lower(u.email) = lower(t.email)
+           returning t.user_id, t.email as "email!""#,
         purpose,
         hash
     )
@@ -236,10 +287,12 @@ pub async fn consume_token(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -
     .await
 }
 
-/// Whether a token is currently usable (the reset form is shown only for those).
+/// Whether a token is currently usable (the forms behind links are shown only for those).
 pub async fn token_is_live(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar!(
-        r#"select exists (select 1 from email_tokens where token_hash = $2 and purpose = $1 and used_at is null and expires_at > now()) as "live!""#,
+        r#"select exists (select 1 from email_tokens t join users u on u.id = t.user_id
+                          where t.token_hash = $2 and t.purpose = $1 and t.used_at is null and t.expires_at > now()
+                            and lower(u.email) = lower(t.email)) as "live!""#,
         purpose,
         hash
     )
@@ -255,48 +308,67 @@ pub async fn revoke_tokens(db: impl PgExecutor<'_>, user_id: i64, purpose: &str)
         .map(drop)
 }
 
-/// State of one throttle key.
-#[derive(Debug, Clone, Copy)]
-pub struct Throttle {
-    /// Failures in the current window.
-    pub failures: i32,
-    /// Locked until then.
-    pub locked_until: Option<OffsetDateTime>,
+/// What the throttle said about a sign-in attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// A key is locked: try again in this many seconds. Nothing was counted.
+    Refused(u64),
+    /// Counted against every key; these keys went over their allowance now (with their failures).
+    Counted(Vec<(String, i32)>),
 }
 
-/// The throttle state of `key`, if it has one.
-pub async fn throttle(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<Option<Throttle>> {
-    sqlx::query_as!(Throttle, "select failures, locked_until from login_throttle where key = $1", key).fetch_optional(db).await
-}
-
-/// Counts a failure for `key` (a new window starts after `window`); returns the new count.
-pub async fn record_failure(db: impl PgExecutor<'_>, key: &str, window: time::Duration) -> sqlx::Result<i32> {
-    let window_start = OffsetDateTime::now_utc() - window;
-    sqlx::query_scalar!(
-        r#"insert into login_throttle (key, failures) values ($1, 1)
-           on conflict (key) do update set
-             failures = case when login_throttle.window_started_at < $2 then 1 else login_throttle.failures + 1 end,
-             window_started_at = case when login_throttle.window_started_at < $2 then now() else login_throttle.window_started_at end
-           returning failures"#,
-        key,
-        window_start
+/// Counts a sign-in attempt against `keys` (each with the failures it allows within `window`) and
+/// checks their locks, in one statement (see the `ndp_login_attempt` migration). The lock of
+/// `soft` does not refuse the attempt while `clean` has no failures.
+pub async fn login_attempt(
+    db: impl PgExecutor<'_>,
+    keys: &[(String, i32)],
+    window: time::Duration,
+    soft: Option<(&str, &str)>,
+) -> sqlx::Result<Attempt> {
+    let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+    let free: Vec<i32> = keys.iter().map(|(_, f)| *f).collect();
+    let (soft_key, clean_key) = soft.unzip();
+    let row = sqlx::query!(
+        r#"select wait_seconds as "wait!", locked_keys as "keys!", locked_failures as "failures!"
+           from ndp_login_attempt($1, $2, $3::bigint * interval '1 second', $4, $5)"#,
+        &names,
+        &free,
+        window.whole_seconds(),
+        soft_key,
+        clean_key,
     )
     .fetch_one(db)
-    .await
+    .await?;
+    Ok(if row.wait > 0 {
+        Attempt::Refused(u64::try_from(row.wait).unwrap_or(1))
+    } else {
+        Attempt::Counted(row.keys.into_iter().zip(row.failures).collect())
+    })
 }
 
-/// Locks `key` until `until`.
-pub async fn lock(db: impl PgExecutor<'_>, key: &str, until: OffsetDateTime) -> sqlx::Result<()> {
-    sqlx::query!("update login_throttle set locked_until = $2 where key = $1", key, until).execute(db).await.map(drop)
-}
-
-/// Forgets `key` (after a successful sign-in); returns whether it had been locked.
-pub async fn clear_throttle(db: impl PgExecutor<'_>, key: &str) -> sqlx::Result<bool> {
-    let was_locked =
-        sqlx::query_scalar!("delete from login_throttle where key = $1 returning locked_until is not null as \"locked!\"", key)
-            .fetch_optional(db)
+/// After a successful sign-in: forgets the account's own keys (`cleared`; returns those that had
+/// been locked) and gives the attempt back to the shared ones (`refunded`, with their allowances),
+/// whose other failures stay counted.
+pub async fn login_succeeded(db: &sqlx::PgPool, cleared: &[String], refunded: &[(String, i32)]) -> sqlx::Result<Vec<String>> {
+    let removed =
+        sqlx::query!(r#"delete from login_throttle where key = any($1) returning key, locked_until is not null as "locked!""#, cleared)
+            .fetch_all(db)
             .await?;
-    Ok(was_locked.unwrap_or(false))
+    let unlocked = removed.into_iter().filter(|r| r.locked).map(|r| r.key).collect();
+    let names: Vec<String> = refunded.iter().map(|(k, _)| k.clone()).collect();
+    let free: Vec<i32> = refunded.iter().map(|(_, f)| *f).collect();
+    sqlx::query!(
+        r#"update login_throttle t set failures = greatest(t.failures - 1, 0),
+                  locked_until = case when t.failures - 1 <= f.free then null else t.locked_until end
+           from unnest($1::text[], $2::int[]) as f (key, free)
+           where t.key = f.key"#,
+        &names,
+        &free
+    )
+    .execute(db)
+    .await?;
+    Ok(unlocked)
 }
 
 /// Housekeeping: expired sessions, old tokens, stale throttle rows and old posting counters.
@@ -430,11 +502,13 @@ pub async fn set_status(db: impl PgExecutor<'_>, id: i64, status: &str) -> sqlx:
     sqlx::query!("update users set status = $2 where id = $1", id, status).execute(db).await.map(drop)
 }
 
-/// Approves a pending enterprise account, linking it to an enterprise.
+/// Approves a pending enterprise account, linking it to an enterprise; never by a staff member
+/// who speaks for that enterprise (`ndp_speaks_for`).
 pub async fn approve_enterprise(db: impl PgExecutor<'_>, id: i64, enterprise_id: i64, approver: i64) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"update users set enterprise_id = $2, status = 'active', approved_by = $3, approved_at = now()
-           where id = $1 and role = 'enterprise' and status = 'pending'"#,
+           where id = $1 and role = 'enterprise' and status = 'pending' and id <> $3
+             and not coalesce(ndp_speaks_for($3, $2), false)"#,
         id,
         enterprise_id,
         approver

@@ -4,4 +4,4 @@ mod page;
 mod user;
 
 pub use page::{AsCount, FormCtx, Layout, PageCtx};
-pub use user::{Admin, CurrentUser, EnterpriseUser, Moderator, Staff, client_addr, request_id};
+pub use user::{Admin, ClientAddr, CurrentUser, EnterpriseUser, Moderator, Staff, client_addr, request_id};

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 
 use crate::auth::AuthSession;
+use crate::auth::csrf::{AnonToken, mask};
 use crate::error::AppError;
 use crate::i18n::Lang;
 
@@ -42,7 +43,8 @@ pub struct Layout {
     pub search_q: String,
     /// The signed-in account.
     pub user: Option<HeaderUser>,
-    /// The session's CSRF token (empty without a session; form pages make sure there is one).
+    /// The CSRF token, masked for this response (empty when the visitor has none; form pages make
+    /// sure there is one).
     pub csrf_token: String,
     /// A one-time message (translation key) left by the previous request.
     pub flash: Option<String>,
@@ -73,7 +75,9 @@ impl Layout {
         if let Some(auth) = AuthSession::current(session).await {
             self.user = Some(HeaderUser { display_name: auth.display_name, role: auth.role });
         }
-        self.csrf_token = crate::auth::session::csrf_token(session).await.unwrap_or_default();
+        if let Some(token) = crate::auth::session::csrf_token(session).await {
+            self.csrf_token = mask(&token);
+        }
         self.flash = crate::auth::session::take_flash(session).await;
     }
 
@@ -210,12 +214,17 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         if let Some(session) = parts.extensions.get::<Session>() {
             layout.attach(session).await;
         }
+        if layout.csrf_token.is_empty()
+            && let Some(token) = parts.extensions.get::<AnonToken>().and_then(AnonToken::existing)
+        {
+            layout.csrf_token = mask(token);
+        }
         Ok(Self(layout))
     }
 }
 
-/// Extractor for pages with a form: like [`PageCtx`], and makes sure the session has a CSRF token
-/// (which starts a session for a visitor who has none).
+/// Extractor for pages with a form: like [`PageCtx`], and makes sure the visitor has a CSRF token
+/// (a visitor without a session gets one in a signed cookie: no session is started).
 #[derive(Debug, Clone)]
 pub struct FormCtx(pub Layout);
 
@@ -225,8 +234,8 @@ impl<S: Send + Sync> FromRequestParts<S> for FormCtx {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let PageCtx(mut layout) = PageCtx::from_request_parts(parts, state).await?;
         if layout.csrf_token.is_empty() {
-            let session = parts.extensions.get::<Session>().ok_or(AppError::BadRequest("no session layer"))?;
-            layout.csrf_token = crate::auth::session::ensure_csrf_token(session).await?;
+            let anon = parts.extensions.get::<AnonToken>().ok_or(AppError::BadRequest("no CSRF layer"))?;
+            layout.csrf_token = mask(&anon.get_or_issue());
         }
         Ok(Self(layout))
     }

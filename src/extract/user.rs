@@ -1,7 +1,7 @@
 //! Who is asking: the signed-in account (reloaded from the database on every request, so a
 //! disabled account or a changed role takes effect at once) and the role guards built on it.
 
-use axum::extract::{ConnectInfo, FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use sqlx::PgPool;
 use tower_sessions::Session;
@@ -46,9 +46,14 @@ impl CurrentUser {
     }
 }
 
-/// The client address: the peer of the connection.
+/// The address of the client that made the request, as far as the portal can tell: the TCP
+/// peer, or behind trusted proxies the address they saw (set by `routes::edge::find_client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+/// The client address, as text for the audit log and the throttle keys.
 pub fn client_addr(parts: &Parts) -> Option<String> {
-    parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+    parts.extensions.get::<ClientAddr>().map(|c| c.0.to_string())
 }
 
 /// The request id set by the request-id layer.

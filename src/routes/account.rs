@@ -4,12 +4,12 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse as _, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
 
-use crate::auth::session::set_flash;
+use crate::auth::session::{begin_totp_setup, end_totp_setup, set_flash, totp_setup};
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Event};
 use crate::db::registrations::{self, Registration};
@@ -18,7 +18,7 @@ use crate::db::users;
 use crate::domain::account::{Email, Role, check_new_password};
 use crate::error::AppResult;
 use crate::extract::{CurrentUser, Layout, PageCtx};
-use crate::routes::auth::{queue_exists_notice, queue_verification, site_url};
+use crate::routes::auth::{mail_allowed, queue_exists_notice, queue_verification};
 use crate::routes::form::{FormErrors, invalid, see_other};
 use crate::state::AppState;
 
@@ -123,7 +123,6 @@ pub async fn change_password(
 pub async fn change_email(
     PageCtx(layout): PageCtx,
     State(state): State<AppState>,
-    headers: HeaderMap,
     user: CurrentUser,
     Form(form): Form<EmailForm>,
 ) -> AppResult<Response> {
@@ -135,16 +134,19 @@ pub async fn change_email(
     let (Some(email), true) = (email, errors.is_empty()) else {
         return Ok(invalid(SettingsPage { layout, email: user.row.email, new_email: form.email, errors }));
     };
-    let site = site_url(&state, &headers);
+    let site = &state.site;
+    let send = mail_allowed(&state.pool, user.actor.addr.as_deref(), email.as_str()).await?;
     let mut tx = state.pool.begin().await?;
-    if users::set_email(&mut *tx, user.id(), email.as_str()).await? {
-        queue_verification(&mut tx, user.id(), email.as_str(), layout.lang, &site).await?;
+    if users::set_email(&mut tx, user.id(), email.as_str()).await? {
+        if send {
+            queue_verification(&mut tx, user.id(), email.as_str(), layout.lang, site).await?;
+        }
         let event = Event::new("user.email_changed", "user", user.id().to_string())
             .before(serde_json::json!({"email": user.row.email}))
             .after(serde_json::json!({"email": email.as_str()}));
         audit::record(&mut *tx, &user.actor, event).await?;
-    } else {
-        queue_exists_notice(&mut tx, email.as_str(), layout.lang, &site).await?;
+    } else if send {
+        queue_exists_notice(&mut tx, email.as_str(), layout.lang, site).await?;
     }
     tx.commit().await?;
     set_flash(&user.session, "account.email_sent").await?;
@@ -196,22 +198,29 @@ async fn security_page(
     error: Option<&'static str>,
 ) -> AppResult<SecurityPage> {
     let enabled = user.totp_enabled() || !new_codes.is_empty();
-    let secret = if enabled {
-        String::new()
-    } else {
-        // Reuse the pending secret so reloading the page does not invalidate a scanned code.
-        match user.row.totp_secret.as_deref().map(|s| state.keys.open(s)) {
-            Some(Ok(secret)) => secret,
-            _ => {
-                let secret = totp::new_secret();
-                users::set_totp_secret(&state.pool, user.id(), &state.keys.seal(&secret)?).await?;
-                secret
-            }
-        }
-    };
+    let secret = if enabled { String::new() } else { setup_secret(state, &user.session).await? };
     let uri = if secret.is_empty() { String::new() } else { totp::otpauth_uri(&secret, &layout.t("site.short_name"), &user.row.email) };
     let codes_left = users::recovery_codes_left(&state.pool, user.id()).await?;
     Ok(SecurityPage { layout, required, enabled, is_staff: user.role.is_staff(), secret, uri, codes_left, new_codes, error })
+}
+
+/// The TOTP secret this session is setting up: the one already offered here (so reloading the page
+/// keeps a scanned code working), or a new one. Never the same across sessions, and gone after
+/// `session::TOTP_SETUP_SECS`.
+async fn setup_secret(state: &AppState, session: &tower_sessions::Session) -> AppResult<String> {
+    if let Some(Ok(secret)) = totp_setup(session).await.map(|sealed| state.keys.open(&sealed)) {
+        return Ok(secret);
+    }
+    let secret = totp::new_secret();
+    begin_totp_setup(session, state.keys.seal(&secret)?).await?;
+    Ok(secret)
+}
+
+/// Ten new recovery codes and their stored (keyed) hashes.
+fn new_codes(state: &AppState) -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..10).map(|_| token::recovery_code()).collect();
+    let hashes = codes.iter().map(|c| token::recovery_code_hash(&state.keys, c)).collect();
+    (codes, hashes)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -228,21 +237,24 @@ pub async fn enable_totp(
     user: CurrentUser,
     Form(form): Form<CodeForm>,
 ) -> AppResult<Response> {
-    let secret = match user.row.totp_secret.as_deref().map(|s| state.keys.open(s)) {
-        Some(Ok(secret)) if !user.totp_enabled() => secret,
+    let sealed = match totp_setup(&user.session).await {
+        Some(sealed) if !user.totp_enabled() => sealed,
         _ => return Ok(see_other("/account/security")),
     };
+    let secret = state.keys.open(&sealed)?;
     let Some(step) = totp::verify(&secret, &form.code, totp::now_unix(), None) else {
         let page = security_page(layout, &state, &user, false, Vec::new(), Some("auth.bad_code")).await?;
         return Ok(invalid(page));
     };
-    let codes: Vec<String> = (0..10).map(|_| token::recovery_code()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| token::digest(c)).collect();
+    let (codes, hashes) = new_codes(&state);
     let mut tx = state.pool.begin().await?;
-    users::enable_totp(&mut *tx, user.id(), step).await?;
+    if !users::enable_totp(&mut *tx, user.id(), &sealed, step).await? {
+        return Ok(see_other("/account/security"));
+    }
     users::replace_recovery_codes(&mut tx, user.id(), &hashes).await?;
     audit::record(&mut *tx, &user.actor, Event::new("user.totp_enabled", "user", user.id().to_string())).await?;
     tx.commit().await?;
+    end_totp_setup(&user.session).await?;
     AuthSession::upgrade(&user.session, user.auth.clone()).await?;
     Ok(security_page(layout, &state, &user, false, codes, None).await?.into_response())
 }
@@ -281,8 +293,7 @@ pub async fn new_recovery_codes(PageCtx(layout): PageCtx, State(state): State<Ap
     if !user.totp_enabled() || !user.auth.second_factor {
         return Ok(see_other("/account/security"));
     }
-    let codes: Vec<String> = (0..10).map(|_| token::recovery_code()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| token::digest(c)).collect();
+    let (codes, hashes) = new_codes(&state);
     let mut tx = state.pool.begin().await?;
     users::replace_recovery_codes(&mut tx, user.id(), &hashes).await?;
     audit::record(&mut *tx, &user.actor, Event::new("user.recovery_codes_replaced", "user", user.id().to_string())).await?;

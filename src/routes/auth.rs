@@ -5,15 +5,14 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse as _, Response};
 use axum_extra::extract::Form;
 use serde::Deserialize;
-use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::auth::session::{PendingSecondFactor, set_flash};
+use crate::auth::throttle::AttemptKeys;
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Actor, Event};
 use crate::db::outbox::{self, Mail};
@@ -28,12 +27,21 @@ use crate::state::AppState;
 const VERIFY_TTL: time::Duration = time::Duration::hours(48);
 const RESET_TTL: time::Duration = time::Duration::hours(1);
 
-/// The portal's address for links in mails: the base URL, else this request's host.
-pub fn site_url(state: &AppState, headers: &HeaderMap) -> String {
-    state.config.base_url.clone().unwrap_or_else(|| {
-        let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-        format!("http://{host}")
-    })
+/// Mails sent on request (verification, "this address has an account", password reset) to one
+/// recipient per hour; more are quietly not sent (the page must not tell whether an account exists).
+pub const MAILS_PER_RECIPIENT_HOUR: i32 = 3;
+/// Such mails one client address may ask for per hour; more are refused (429).
+pub const MAILS_PER_ADDRESS_HOUR: i32 = 10;
+
+/// Counts a mail this client asks to be sent to `to`: refused (429) when the client address has
+/// asked for too many this hour; `false` when the recipient has had enough this hour.
+pub async fn mail_allowed(pool: &sqlx::PgPool, client_addr: Option<&str>, to: &str) -> AppResult<bool> {
+    let by_address = crate::db::contributions::count_post(pool, &format!("mail:ip:{}", client_addr.unwrap_or("unknown"))).await?;
+    if by_address > MAILS_PER_ADDRESS_HOUR {
+        return Err(AppError::TooManyRequests("auth.mail_limit", 3600));
+    }
+    let to_recipient = crate::db::contributions::count_post(pool, &format!("mail:to:{}", to.to_lowercase())).await?;
+    Ok(to_recipient <= MAILS_PER_RECIPIENT_HOUR)
 }
 
 /// A page that only says something (sent, done, invalid link), with an optional link onwards.
@@ -92,7 +100,7 @@ pub async fn register_form(FormCtx(layout): FormCtx, Query(form): Query<Register
 pub async fn register(
     FormCtx(layout): FormCtx,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    client: Client,
     Form(mut form): Form<RegisterForm>,
 ) -> AppResult<Response> {
     let mut errors = FormErrors::new();
@@ -120,8 +128,9 @@ pub async fn register(
         form.password.clear();
         return Ok(invalid(RegisterPage { layout, form, errors }));
     };
+    let send = mail_allowed(&state.pool, client.addr.as_deref(), email.as_str()).await?;
     let hash = password::hash(std::mem::take(&mut form.password)).await?;
-    let site = site_url(&state, &headers);
+    let site = &state.site;
     let mut tx = state.pool.begin().await?;
     let new = NewUser {
         email: email.as_str(),
@@ -134,10 +143,13 @@ pub async fn register(
         tax_code: enterprise.as_ref().map(|(_, t)| t.as_str()),
         verified: false,
         enterprise_id: None,
+        registered_addr: client.addr.as_deref().and_then(|a| a.parse().ok()),
     };
     match users::insert(&mut *tx, &new).await? {
         Some(id) => {
-            queue_verification(&mut tx, id, email.as_str(), layout.lang, &site).await?;
+            if send {
+                queue_verification(&mut tx, id, email.as_str(), layout.lang, site).await?;
+            }
             let actor = Actor { id: Some(id), label: email.as_str().to_owned(), addr: None, request_id: None };
             audit::record(
                 &mut *tx,
@@ -146,7 +158,8 @@ pub async fn register(
             )
             .await?;
         }
-        None => queue_exists_notice(&mut tx, email.as_str(), layout.lang, &site).await?,
+        None if send => queue_exists_notice(&mut tx, email.as_str(), layout.lang, site).await?,
+        None => {}
     }
     tx.commit().await?;
     Ok(see_other("/register/sent"))
@@ -160,7 +173,7 @@ pub async fn queue_verification(
     lang: crate::i18n::Lang,
     site: &str,
 ) -> sqlx::Result<()> {
-    let secret = issue_token(tx, user_id, "verify_email", VERIFY_TTL).await?;
+    let secret = issue_token(tx, user_id, "verify_email", email, VERIFY_TTL).await?;
     let body = lang.t_with("mail.verify_body", &[("link", &format!("{site}/verify-email/{secret}"))]);
     outbox::queue(&mut *tx, Mail { to: email, subject: lang.t("mail.verify_subject"), body, template: "verify_email" }).await
 }
@@ -171,9 +184,11 @@ pub async fn queue_exists_notice(tx: &mut sqlx::PgConnection, email: &str, lang:
     outbox::queue(&mut *tx, Mail { to: email, subject: lang.t("mail.exists_subject"), body, template: "account_exists" }).await
 }
 
-async fn issue_token(tx: &mut sqlx::PgConnection, user_id: i64, purpose: &str, ttl: time::Duration) -> sqlx::Result<String> {
+/// A one-time link's secret for `user_id`, valid for `ttl`, usable only while the account's
+/// address is still `email` (the one the link is mailed to).
+async fn issue_token(tx: &mut sqlx::PgConnection, user_id: i64, purpose: &str, email: &str, ttl: time::Duration) -> sqlx::Result<String> {
     let secret = token::random_token();
-    users::create_token(&mut *tx, user_id, purpose, &token::digest(&secret), ttl).await?;
+    users::create_token(&mut *tx, user_id, purpose, &token::digest(&secret), email, ttl).await?;
     Ok(secret)
 }
 
@@ -205,11 +220,13 @@ fn invalid_link(layout: Layout) -> Response {
 /// `POST /verify-email/{token}`.
 pub async fn verify_email(FormCtx(layout): FormCtx, State(state): State<AppState>, Path(secret): Path<String>) -> AppResult<Response> {
     let mut tx = state.pool.begin().await?;
-    let Some(user_id) = users::consume_token(&mut *tx, "verify_email", &token::digest(&secret)).await? else {
+    let Some(used) = users::consume_token(&mut *tx, "verify_email", &token::digest(&secret)).await? else {
         return Ok(invalid_link(layout));
     };
-    users::mark_verified(&mut *tx, user_id).await?;
-    let user = users::find(&mut *tx, user_id).await?.ok_or(AppError::NotFound)?;
+    if !users::mark_verified(&mut *tx, used.user_id, &used.email).await? {
+        return Ok(invalid_link(layout));
+    }
+    let user = users::find(&mut *tx, used.user_id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     let message = if user.role == "enterprise" && user.enterprise_id.is_none() { "auth.verified_pending" } else { "auth.verified" };
     Ok(MessagePage::new(layout, "auth.verified_title", message, Some(("/login", "auth.sign_in"))).into_response())
@@ -236,61 +253,6 @@ pub struct LoginPage {
 /// `GET /login`.
 pub async fn login_form(FormCtx(layout): FormCtx, Query(form): Query<LoginForm>) -> LoginPage {
     LoginPage { layout, form: LoginForm { next: safe_next(&form.next), ..LoginForm::default() }, error: None }
-}
-
-/// Failures within this window count together.
-const THROTTLE_WINDOW: time::Duration = time::Duration::minutes(15);
-
-/// Lock length after `failures` for a key that allows `free` failures: 1, 2, 4, 8 minutes, at most 15.
-fn lock_for(failures: i32, free: i32) -> Option<time::Duration> {
-    let over = failures - free;
-    (over > 0).then(|| time::Duration::minutes(1i64 << (over - 1).min(4)).min(time::Duration::minutes(15)))
-}
-
-/// Throttle keys of a sign-in attempt: the account name typed, and the client address.
-fn throttle_keys(email: &str, addr: Option<&str>) -> [(String, i32); 2] {
-    [(format!("email:{}", email.trim().to_lowercase()), 5), (format!("ip:{}", addr.unwrap_or("unknown")), 20)]
-}
-
-/// Seconds until every key is unlocked, if one is locked now.
-async fn locked_for(pool: &sqlx::PgPool, keys: &[(String, i32)]) -> sqlx::Result<Option<u64>> {
-    let now = OffsetDateTime::now_utc();
-    let mut wait = None;
-    for (key, _) in keys {
-        if let Some(until) = users::throttle(pool, key).await?.and_then(|t| t.locked_until).filter(|u| *u > now) {
-            let secs = u64::try_from((until - now).whole_seconds()).unwrap_or(1).max(1);
-            wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-        }
-    }
-    Ok(wait)
-}
-
-/// Counts a failure against every key; locks (and logs) those over their allowance.
-async fn count_failure(pool: &sqlx::PgPool, keys: &[(String, i32)], actor: &Actor) -> sqlx::Result<()> {
-    for (key, free) in keys {
-        let failures = users::record_failure(pool, key, THROTTLE_WINDOW).await?;
-        if let Some(duration) = lock_for(failures, *free) {
-            users::lock(pool, key, OffsetDateTime::now_utc() + duration).await?;
-            let kind = key.split(':').next().unwrap_or("key");
-            tracing::warn!(throttle.kind = kind, failures, lock_secs = duration.whole_seconds(), "sign-in locked after repeated failures");
-            let event = Event::new("login.locked", "throttle", kind.to_owned())
-                .after(serde_json::json!({"failures": failures, "minutes": duration.whole_minutes()}));
-            audit::record(pool, actor, event).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Forgets the keys after a success, logging an unlock.
-async fn clear_failures(pool: &sqlx::PgPool, keys: &[(String, i32)], actor: &Actor) -> sqlx::Result<()> {
-    for (key, _) in keys {
-        if users::clear_throttle(pool, key).await? {
-            let kind = key.split(':').next().unwrap_or("key");
-            tracing::info!(throttle.kind = kind, "sign-in lock cleared by a successful sign-in");
-            audit::record(pool, actor, Event::new("login.unlocked", "throttle", kind.to_owned())).await?;
-        }
-    }
-    Ok(())
 }
 
 fn anonymous(parts_addr: Option<String>, request: Option<String>) -> Actor {
@@ -320,22 +282,17 @@ pub async fn login(
     Form(mut form): Form<LoginForm>,
 ) -> AppResult<Response> {
     form.next = safe_next(&form.next);
-    let keys = throttle_keys(&form.email, client.addr.as_deref());
+    let keys = AttemptKeys::password(&form.email, client.addr.as_deref());
     let actor = anonymous(client.addr.clone(), client.request_id.clone());
-    if let Some(secs) = locked_for(&state.pool, &keys).await? {
-        return Err(AppError::TooManyRequests("auth.locked", secs));
-    }
     let user = users::find_by_email(&state.pool, form.email.trim()).await?;
+    keys.count(&state.pool, user.as_ref().is_some_and(|u| u.totp_enabled_at.is_some()), &actor).await?;
     let ok = password::verify(std::mem::take(&mut form.password), user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match user {
         Some(user) if ok && matches!(user.status.as_str(), "active" | "pending") => user,
-        _ => {
-            count_failure(&state.pool, &keys, &actor).await?;
-            return Ok(invalid(LoginPage { layout, form, error: Some("auth.bad_credentials") }));
-        }
+        _ => return Ok(invalid(LoginPage { layout, form, error: Some("auth.bad_credentials") })),
     };
     let actor = Actor { id: Some(user.id), label: user.email.clone(), ..actor };
-    clear_failures(&state.pool, &keys, &actor).await?;
+    keys.succeeded(&state.pool, &actor).await?;
     if user.totp_enabled_at.is_some() {
         PendingSecondFactor::begin(&session, user.id, form.next).await?;
         return Ok(see_other("/login/second-factor"));
@@ -378,12 +335,10 @@ pub async fn second_factor(
     Form(form): Form<SecondFactorForm>,
 ) -> AppResult<Response> {
     let Some(pending) = PendingSecondFactor::current(&session).await else { return Ok(see_other("/login")) };
-    let keys = [(format!("totp:{}", pending.user_id), 5)];
+    let keys = AttemptKeys::second_factor(pending.user_id, client.addr.as_deref());
     let user = users::find(&state.pool, pending.user_id).await?.ok_or(AppError::NotFound)?;
     let actor = Actor { id: Some(user.id), label: user.email.clone(), addr: client.addr, request_id: client.request_id };
-    if let Some(secs) = locked_for(&state.pool, &keys).await? {
-        return Err(AppError::TooManyRequests("auth.locked", secs));
-    }
+    keys.count(&state.pool, true, &actor).await?;
     let accepted = if form.recovery_code.trim().is_empty() {
         match user.totp_secret.as_deref().map(|s| state.keys.open(s)).transpose()? {
             Some(secret) => match totp::verify(&secret, &form.code, totp::now_unix(), user.totp_last_step) {
@@ -393,18 +348,16 @@ pub async fn second_factor(
             None => false,
         }
     } else {
-        let used =
-            users::use_recovery_code(&state.pool, user.id, &token::digest(&token::normalize_recovery_code(&form.recovery_code))).await?;
+        let used = users::use_recovery_code(&state.pool, user.id, &token::recovery_code_hash(&state.keys, &form.recovery_code)).await?;
         if used {
             audit::record(&state.pool, &actor, Event::new("login.recovery_code_used", "user", user.id.to_string())).await?;
         }
         used
     };
     if !accepted {
-        count_failure(&state.pool, &keys, &actor).await?;
         return Ok(invalid(SecondFactorPage { layout, error: Some("auth.bad_code") }));
     }
-    clear_failures(&state.pool, &keys, &actor).await?;
+    keys.succeeded(&state.pool, &actor).await?;
     AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, &user.role, true)).await?;
     users::record_login(&state.pool, user.id).await?;
     audit::record(
@@ -445,29 +398,36 @@ pub async fn forgot_form(FormCtx(layout): FormCtx) -> ForgotPage {
 
 /// `POST /password/forgot`: answers at once with the same page; the lookup and the mail happen in
 /// a background task, so neither the page nor its timing depends on the account existing.
-pub async fn forgot(FormCtx(layout): FormCtx, State(state): State<AppState>, headers: HeaderMap, Form(form): Form<ForgotForm>) -> Response {
+pub async fn forgot(
+    FormCtx(layout): FormCtx,
+    State(state): State<AppState>,
+    client: Client,
+    Form(form): Form<ForgotForm>,
+) -> AppResult<Response> {
     let mut errors = FormErrors::new();
     let Some(email) = errors.check("email", Email::parse(&form.email)) else {
-        return invalid(ForgotPage { layout, email: form.email, errors });
+        return Ok(invalid(ForgotPage { layout, email: form.email, errors }));
     };
-    let site = site_url(&state, &headers);
+    if !mail_allowed(&state.pool, client.addr.as_deref(), email.as_str()).await? {
+        return Ok(see_other("/password/forgot/sent"));
+    }
     let lang = layout.lang;
     tokio::spawn(async move {
-        if let Err(e) = send_reset(&state, email, &site, lang).await {
+        if let Err(e) = send_reset(&state, email, lang).await {
             tracing::error!(error = %e, "password reset mail failed");
         }
     });
-    see_other("/password/forgot/sent")
+    Ok(see_other("/password/forgot/sent"))
 }
 
-async fn send_reset(state: &AppState, email: Email, site: &str, lang: crate::i18n::Lang) -> anyhow::Result<()> {
+async fn send_reset(state: &AppState, email: Email, lang: crate::i18n::Lang) -> anyhow::Result<()> {
     let Some(user) = users::find_by_email(&state.pool, email.as_str()).await? else { return Ok(()) };
     if !matches!(user.status.as_str(), "active" | "pending") {
         return Ok(());
     }
     let mut tx = state.pool.begin().await?;
-    let secret = issue_token(&mut tx, user.id, "reset_password", RESET_TTL).await?;
-    let body = lang.t_with("mail.reset_body", &[("link", &format!("{site}/password/reset/{secret}"))]);
+    let secret = issue_token(&mut tx, user.id, "reset_password", &user.email, RESET_TTL).await?;
+    let body = lang.t_with("mail.reset_body", &[("link", &state.link(&format!("/password/reset/{secret}")))]);
     outbox::queue(&mut *tx, Mail { to: &user.email, subject: lang.t("mail.reset_subject"), body, template: "reset_password" }).await?;
     tx.commit().await?;
     Ok(())
@@ -512,7 +472,7 @@ pub async fn reset(
 ) -> AppResult<Response> {
     let digest = token::digest(&secret);
     let mut tx = state.pool.begin().await?;
-    let Some(user_id) = users::consume_token(&mut *tx, "reset_password", &digest).await? else {
+    let Some(users::UsedToken { user_id, .. }) = users::consume_token(&mut *tx, "reset_password", &digest).await? else {
         return Ok(invalid_link(layout));
     };
     let user = users::find(&mut *tx, user_id).await?.ok_or(AppError::NotFound)?;

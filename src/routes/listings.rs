@@ -274,29 +274,20 @@ pub fn process_logo(bytes: &[u8]) -> Result<Vec<u8>, LogoRefused> {
     Ok(out.into_inner())
 }
 
-/// `POST /account/platforms/{slug}/logo` (multipart: `csrf_token` first, then `logo`): stores the
-/// re-encoded logo under the data directory and returns to the edit form with it filled in; it
-/// is published with the next approved revision.
+/// `POST /account/platforms/{slug}/logo` (multipart: `csrf_token` first, checked by the CSRF
+/// guard, then `logo`): stores the re-encoded logo under the data directory and returns to the
+/// edit form with it filled in; it is published with the next approved revision.
 pub async fn upload_logo(
     State(state): State<AppState>,
     user: EnterpriseUser,
     Path(slug): Path<String>,
     mut multipart: Multipart,
 ) -> AppResult<Response> {
-    let mut token_ok = false;
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(|_| AppError::BadRequest("multipart"))? {
-        match field.name() {
-            Some("csrf_token") => {
-                let sent = field.text().await.map_err(|_| AppError::BadRequest("multipart"))?;
-                token_ok = crate::auth::csrf::check_token(&user.user.session, Some(&sent)).await;
-            }
-            Some("logo") if token_ok => file = Some(read_limited(field).await?),
-            _ => {}
+        if field.name() == Some("logo") {
+            file = Some(read_limited(field).await?);
         }
-    }
-    if !token_ok {
-        return Ok(crate::error::error_response(StatusCode::FORBIDDEN, "error.csrf"));
     }
     owned(&state, &user, &slug).await?;
     let back = format!("/account/platforms/{slug}/edit");

@@ -5,6 +5,7 @@ mod auth;
 mod catalogue;
 mod content;
 mod directory;
+mod edge;
 mod form;
 mod home;
 mod listings;
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -33,7 +34,7 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -55,7 +56,9 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 /// Builds the whole application: routes, then layers.
 pub fn app(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let secure_cookies = state.config.base_url.as_deref().is_some_and(|u| u.starts_with("https://"));
+    let secure_cookies = state.config.is_https();
+    let hsts = secure_cookies.then(|| security_header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+    let config = state.config.clone();
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(crate::auth::SESSION_COOKIE)
         .with_http_only(true)
@@ -139,11 +142,12 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/reports", get(staff::list_missing_reports))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+        .route("/metrics", get(ops::metrics).layer(middleware::from_fn_with_state(config.clone(), edge::guard_metrics)))
         .route("/robots.txt", get(ops::robots))
         .route("/static/{*file}", get(ops::static_file))
         .fallback(not_found)
         .layer(csrf_guard)
+        .layer(middleware::from_fn(edge::private_pages))
         .layer(sessions)
         .with_state(state)
         .layer(
@@ -151,8 +155,11 @@ pub fn app(state: AppState) -> Router {
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                    tracing::info_span!("request", request.id = %id, method = %req.method(), path = %req.uri().path())
+                    // The route's pattern, never the raw path: paths carry one-time tokens.
+                    let route = req.extensions().get::<MatchedPath>().map_or("(no route)", MatchedPath::as_str);
+                    tracing::info_span!("request", request.id = %id, method = %req.method(), route)
                 }))
+                .layer(middleware::from_fn_with_state(config.clone(), edge::find_client))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CompressionLayer::new().quality(CompressionLevel::Fastest).br(false))
                 .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
@@ -161,10 +168,13 @@ pub fn app(state: AppState) -> Router {
                 .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
                 .layer(security_header(header::REFERRER_POLICY, "strict-origin-when-cross-origin"))
                 .layer(security_header(HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=()"))
+                .option_layer(hsts)
                 .layer(middleware::from_fn(drop_nul))
                 .layer(middleware::from_fn(negotiate_lang))
                 .layer(middleware::from_fn(render_errors))
+                .layer(middleware::from_fn_with_state(config, edge::check_host))
                 .layer(CatchPanicLayer::custom(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "error.internal")))
+                .layer(RequestBodyTimeoutLayer::new(crate::server::BODY_IDLE_TIMEOUT))
                 .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
 }

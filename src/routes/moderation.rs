@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
-use crate::db::contributions::{self, AboutUs, AuthorHistory, Decision, Item, MonthReport, Refused};
+use crate::db::contributions::{self, AboutUs, AuthorHistory, Decision, Flagger, Item, MonthReport, Refused};
 use crate::domain::moderation::{ItemKind, REASONS, redact_personal_data};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Admin, EnterpriseUser, Layout, Moderator, PageCtx};
@@ -54,13 +54,13 @@ pub struct QueueQuery {
 pub async fn list_queue(
     PageCtx(layout): PageCtx,
     State(state): State<AppState>,
-    _m: Moderator,
+    Moderator(moderator): Moderator,
     Query(q): Query<QueueQuery>,
 ) -> AppResult<QueuePage> {
     let only = ItemKind::parse(&q.kind);
     let platform: String = q.platform.trim().chars().take(120).collect();
     let rule: String = q.rule.trim().chars().take(40).collect();
-    let items = contributions::queue(&state.pool, only, &platform, &rule, 200).await?;
+    let items = contributions::queue(&state.pool, moderator.id(), only, &platform, &rule, 200).await?;
     Ok(QueuePage { layout, items, kind: only.map(|k| k.as_str().to_owned()).unwrap_or_default(), platform, rule })
 }
 
@@ -72,6 +72,7 @@ pub struct ItemPage {
     history: AuthorHistory,
     redacted: Option<String>,
     appeal: Option<String>,
+    flags: Vec<Flagger>,
     error: Option<&'static str>,
 }
 
@@ -81,26 +82,34 @@ impl ItemPage {
     }
 }
 
-async fn item_page(state: &AppState, layout: Layout, kind: ItemKind, id: i64, error: Option<&'static str>) -> AppResult<ItemPage> {
-    let item = contributions::item(&state.pool, kind, id).await?.ok_or(AppError::NotFound)?;
+async fn item_page(
+    state: &AppState,
+    layout: Layout,
+    moderator: i64,
+    kind: ItemKind,
+    id: i64,
+    error: Option<&'static str>,
+) -> AppResult<ItemPage> {
+    let item = contributions::item(&state.pool, kind, id, moderator).await?.ok_or(AppError::NotFound)?;
+    let flags = contributions::flags_of(&state.pool, kind, id).await?;
     let history = match item.author_id {
         Some(author) => contributions::author_history(&state.pool, author).await?,
         None => AuthorHistory::default(),
     };
     let redacted = item.text.as_deref().map(redact_personal_data).filter(|r| Some(r.as_str()) != item.text.as_deref());
     let appeal = contributions::pending_appeal(&state.pool, kind, id).await?;
-    Ok(ItemPage { layout, item, history, redacted, appeal, error })
+    Ok(ItemPage { layout, item, history, redacted, appeal, flags, error })
 }
 
 /// `GET /staff/moderation/{kind}/{id}`.
 pub async fn show_item(
     PageCtx(layout): PageCtx,
     State(state): State<AppState>,
-    _m: Moderator,
+    Moderator(moderator): Moderator,
     Path((kind, id)): Path<(String, i64)>,
 ) -> AppResult<ItemPage> {
     let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
-    item_page(&state, layout, kind, id, None).await
+    item_page(&state, layout, moderator.id(), kind, id, None).await
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -121,7 +130,7 @@ pub async fn decide_item(
     Form(form): Form<DecideForm>,
 ) -> AppResult<Response> {
     let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
-    let item = contributions::item(&state.pool, kind, id).await?.ok_or(AppError::NotFound)?;
+    let item = contributions::item(&state.pool, kind, id, user.id()).await?.ok_or(AppError::NotFound)?;
     let note = Some(crate::domain::text::normalize(&form.note)).filter(|n| !n.is_empty());
     let decision = match form.action.as_str() {
         "approve" => Decision::Approve,
@@ -129,15 +138,22 @@ pub async fn decide_item(
         "reject" if REASONS.contains(&form.reason.as_str()) && (form.reason != "other" || note.is_some()) => {
             Decision::Reject { reason: form.reason.clone(), note }
         }
-        _ => return Ok(crate::routes::form::invalid(item_page(&state, layout, kind, id, Some("moderation.reason_required")).await?)),
+        _ => {
+            let page = item_page(&state, layout, user.id(), kind, id, Some("moderation.reason_required")).await?;
+            return Ok(crate::routes::form::invalid(page));
+        }
     };
     let mut tx = state.pool.begin().await?;
     let before = match contributions::decide(&mut tx, kind, id, user.id(), &decision).await? {
         Ok(before) => before,
         Err(refused) => {
             drop(tx);
-            let key = if refused == Refused::SameModerator { "moderation.other_moderator" } else { "staff.already_decided" };
-            return Ok((StatusCode::CONFLICT, item_page(&state, layout, kind, id, Some(key)).await?).into_response());
+            let (status, key) = match refused {
+                Refused::SameModerator => (StatusCode::CONFLICT, "moderation.other_moderator"),
+                Refused::OwnItem => (StatusCode::FORBIDDEN, "moderation.own_item"),
+                Refused::NotWaiting => (StatusCode::CONFLICT, "staff.already_decided"),
+            };
+            return Ok((status, item_page(&state, layout, user.id(), kind, id, Some(key)).await?).into_response());
         }
     };
     let (action, after) = match &decision {

@@ -10,9 +10,8 @@ use serde::Deserialize;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
-use crate::db::contributions::{self, OwnRating, PublicItem, Summary};
+use crate::db::contributions::{self, FlagRefused, OwnRating, PublicItem, Summary};
 use crate::db::{catalogue, outbox};
-use crate::domain::account::Role;
 use crate::domain::moderation::{Context, Hold, ItemKind, REASONS, hold_rule};
 use crate::error::{AppError, AppResult};
 use crate::extract::{CurrentUser, EnterpriseUser, Layout, PageCtx};
@@ -126,13 +125,13 @@ pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>
     Ok(Opinions { summary, ratings, feedback, reply_hours, order: order.to_owned(), viewer, own, faq, ..Opinions::default() })
 }
 
+/// What `user` may do on the platform's page. An account that speaks for the platform's enterprise
+/// (linked to it, or still waiting for approval with its tax code) is its owner and may not rate it.
 async fn viewer_of(state: &AppState, user: &CurrentUser, platform_id: i64) -> AppResult<Viewer> {
     if !user.verified() {
         return Ok(Viewer::Unverified);
     }
-    if let (Role::Enterprise, Some(enterprise)) = (user.role, user.row.enterprise_id)
-        && contributions::enterprise_owns(&state.pool, platform_id, enterprise).await?
-    {
+    if contributions::speaks_for_platform(&state.pool, platform_id, user.id()).await? {
         return Ok(Viewer::Owner);
     }
     Ok(Viewer::Contributor)
@@ -298,7 +297,11 @@ pub struct FlagForm {
     back: String,
 }
 
-/// `POST /flags/{kind}/{id}`: anyone signed in reports an item; three reports hide it until reviewed.
+/// Accounts younger than this may not flag.
+const FLAG_MIN_AGE: time::Duration = time::Duration::days(1);
+
+/// `POST /flags/{kind}/{id}`: a verified account at least a day old reports an item (not its own,
+/// nor one about its enterprise's platform); three people's reports hide it until reviewed.
 pub async fn flag_item(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -309,8 +312,18 @@ pub async fn flag_item(
     if !REASONS.contains(&form.reason.as_str()) {
         return Err(AppError::BadRequest("flag reason"));
     }
+    if !user.verified() {
+        return Err(AppError::Conflict("opinions.flag_verify_first"));
+    }
+    if time::OffsetDateTime::now_utc() - user.row.created_at < FLAG_MIN_AGE {
+        return Err(AppError::Conflict("opinions.flag_too_new"));
+    }
     let mut tx = state.pool.begin().await?;
-    let Some(new) = contributions::flag(&mut tx, kind, id, user.id(), &form.reason).await? else { return Err(AppError::NotFound) };
+    let new = match contributions::flag(&mut tx, kind, id, user.id(), &form.reason).await? {
+        Ok(new) => new,
+        Err(FlagRefused::NotFound) => return Err(AppError::NotFound),
+        Err(FlagRefused::OwnItem) => return Err(AppError::Conflict("opinions.flag_own")),
+    };
     if new {
         audit::record(
             &mut *tx,

@@ -21,7 +21,11 @@ pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, &'static str) {
 /// `/metrics`: figures of this process in the Prometheus text format.
 pub async fn metrics(State(search): State<Search>) -> ([(header::HeaderName, &'static str); 1], String) {
     let s = search.stats();
+    let p = crate::auth::password::stats();
     let lines = [
+        ("ndp_password_slots", "gauge", "password hashes that may run at once (one per core)", p.slots),
+        ("ndp_password_slots_peak", "gauge", "the most password hashes that ran at once since the start", p.peak),
+        ("ndp_password_refused_total", "counter", "sign-ins and password changes refused because every slot stayed busy", p.refused),
         ("ndp_search_ready", "gauge", "1 when the search index is open and answering", u64::from(s.ready)),
         ("ndp_search_documents", "gauge", "documents in the search index", s.documents),
         ("ndp_search_commits_total", "counter", "search index commits applied since the start", s.commits),

@@ -57,8 +57,12 @@ pub struct RevisionsPage {
 }
 
 /// `GET /staff/revisions`: submitted revisions and registrations, oldest first.
-pub async fn list_revisions(PageCtx(layout): PageCtx, State(state): State<AppState>, _m: Moderator) -> AppResult<RevisionsPage> {
-    Ok(RevisionsPage { layout, items: revisions::queue(&state.pool).await? })
+pub async fn list_revisions(
+    PageCtx(layout): PageCtx,
+    State(state): State<AppState>,
+    Moderator(user): Moderator,
+) -> AppResult<RevisionsPage> {
+    Ok(RevisionsPage { layout, items: revisions::queue(&state.pool, user.id()).await? })
 }
 
 #[derive(Template, WebTemplate)]
@@ -153,10 +157,13 @@ pub async fn approve_revision(
     };
     let slug = match published {
         Ok(slug) => slug,
-        Err(_) => {
+        Err(refused) => {
             drop(tx);
-            let page = revision_page(&state, layout, id, Some("staff.already_decided")).await?;
-            return Ok((StatusCode::CONFLICT, page).into_response());
+            let own = refused == DecideRefused::OwnItem || revisions::conflicted(&state.pool, id, user.id()).await?;
+            let (status, key) =
+                if own { (StatusCode::FORBIDDEN, "staff.own_revision") } else { (StatusCode::CONFLICT, "staff.already_decided") };
+            let page = revision_page(&state, layout, id, Some(key)).await?;
+            return Ok((status, page).into_response());
         }
     };
     let event =
@@ -195,10 +202,15 @@ pub async fn reject_revision(
     let reason = if note.is_empty() { label } else { format!("{label}: {note}") };
     let revision = revisions::find(&state.pool, id).await?.ok_or(AppError::NotFound)?;
     let mut tx = state.pool.begin().await?;
-    if revisions::reject(&mut *tx, id, user.id(), &reason).await?.is_err() {
+    if let Err(refused) = revisions::reject(&mut tx, id, user.id(), &reason).await? {
         drop(tx);
-        let page = revision_page(&state, layout, id, Some("staff.already_decided")).await?;
-        return Ok((StatusCode::CONFLICT, page).into_response());
+        let (status, key) = if refused == DecideRefused::OwnItem {
+            (StatusCode::FORBIDDEN, "staff.own_revision")
+        } else {
+            (StatusCode::CONFLICT, "staff.already_decided")
+        };
+        let page = revision_page(&state, layout, id, Some(key)).await?;
+        return Ok((status, page).into_response());
     }
     let event = Event::new("revision.rejected", "revision", id.to_string()).after(serde_json::json!({"reason": reason}));
     audit::record(&mut *tx, &user.actor, event).await?;
@@ -276,7 +288,9 @@ pub async fn approve_enterprise_account(
         users::enterprise_by_slug(&mut *tx, &form.enterprise).await?.ok_or(AppError::BadRequest("unknown enterprise"))?.0
     };
     if !users::approve_enterprise(&mut *tx, user_id, enterprise_id, staff.id()).await? {
-        return Err(AppError::Conflict("staff.already_decided"));
+        drop(tx);
+        let own = users::find(&state.pool, user_id).await?.is_some_and(|a| a.status == "pending");
+        return Err(if own { AppError::Forbidden } else { AppError::Conflict("staff.already_decided") });
     }
     let event = Event::new("enterprise_account.approved", "user", user_id.to_string())
         .before(serde_json::json!({"status": "pending"}))

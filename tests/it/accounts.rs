@@ -256,14 +256,20 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 async fn sign_in_changes_the_session_id_so_a_planted_session_gains_nothing() {
     let app = TestApp::spawn().await;
     app.create_user("fixation@example.vn", "citizen", None).await;
-    let login_page = app.client.get(format!("{}/login", app.base)).send().await.unwrap();
-    let planted = session_cookie(&login_page).expect("the form page starts a session");
-    let cookie = login_page.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("; ");
+    app.create_user("planter@example.vn", "citizen", None).await;
+    // The attacker's own session id, planted in the victim's browser.
+    let attacker = TestApp::new_client();
+    let response = app.post_with(&attacker, "/login", "/login", &[("email", "planter@example.vn"), ("password", PASSWORD)]).await;
+    let planted = session_cookie(&response).expect("a session at sign-in");
+    let cookie = response.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect::<Vec<_>>().join("; ");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+
+    let victim = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login_page = victim.get(format!("{}/login", app.base)).header("cookie", format!("ndp_session={planted}")).send().await.unwrap();
     let token = csrf_in(&login_page.text().await.unwrap());
-    let response = app
-        .client
+    let response = victim
         .post(format!("{}/login", app.base))
+        .header("cookie", format!("ndp_session={planted}"))
         .form(&[("email", "fixation@example.vn"), ("password", PASSWORD), ("csrf_token", &token)])
         .send()
         .await
@@ -272,10 +278,10 @@ async fn sign_in_changes_the_session_id_so_a_planted_session_gains_nothing() {
     let after = session_cookie(&response).expect("a new session cookie");
     assert_ne!(planted, after, "the id changed at sign-in");
 
-    let attacker = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = attacker.get(format!("{}/account", app.base)).header("cookie", format!("ndp_session={planted}")).send().await.unwrap();
-    assert_eq!(response.status(), 303, "the planted id is not signed in");
-    let response = attacker.get(format!("{}/account", app.base)).header("cookie", format!("ndp_session={after}")).send().await.unwrap();
+    let bare = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = bare.get(format!("{}/account", app.base)).header("cookie", format!("ndp_session={planted}")).send().await.unwrap();
+    assert_eq!(response.status(), 303, "the planted id is not signed in as the victim (nor as anyone)");
+    let response = bare.get(format!("{}/account", app.base)).header("cookie", format!("ndp_session={after}")).send().await.unwrap();
     assert_eq!(response.status(), 200, "the new id is");
 }
 
@@ -303,7 +309,7 @@ async fn repeated_failures_lock_sign_in_and_a_later_success_unlocks_it() {
     let locks: i64 =
         sqlx::query_scalar("select count(*) from audit_events where action = 'login.locked'").fetch_one(&app.pool).await.unwrap();
     assert!(locks >= 2, "locks are logged");
-    sqlx::query("update login_throttle set locked_until = now() - interval '1 second' where key = 'email:khoa@example.vn'")
+    sqlx::query("update login_throttle set locked_until = now() - interval '1 second' where key like 'pair:khoa@example.vn|%'")
         .execute(&app.pool)
         .await
         .unwrap();
@@ -382,7 +388,7 @@ async fn operator_commands_create_change_and_disable_accounts() {
     let app = TestApp::spawn().await;
     let created = ndp::accounts::create(&app.pool, "op@example.vn", "enterprise", Some("coc-coc"), None, None).await.unwrap();
     let generated = created.generated_password.expect("a password is generated when none is given");
-    assert!(generated.len() >= 20);
+    assert_eq!(generated.len(), 19, "80 random bits in groups of four");
     assert!(
         ndp::accounts::create(&app.pool, "op2@example.vn", "enterprise", None, None, None).await.is_err(),
         "enterprise needs --enterprise"
@@ -491,7 +497,7 @@ async fn housekeeping_removes_expired_sessions_old_tokens_and_counters() {
         .await
         .unwrap();
     sqlx::query(
-        "insert into email_tokens (user_id, purpose, token_hash, expires_at) values ($1, 'verify_email', 'h', now() - interval '8 days')",
+        "insert into email_tokens (user_id, purpose, token_hash, email, expires_at) values ($1, 'verify_email', 'h', 'cu@example.vn', now() - interval '8 days')",
     )
     .bind(id)
     .execute(&app.pool)
@@ -501,7 +507,7 @@ async fn housekeeping_removes_expired_sessions_old_tokens_and_counters() {
         .execute(&app.pool)
         .await
         .unwrap();
-    sqlx::query("insert into login_throttle (key, failures, updated_at) values ('email:x', 2, now() - interval '2 days')")
+    sqlx::query("insert into login_throttle (key, failures, updated_at) values ('account:x', 2, now() - interval '2 days')")
         .execute(&app.pool)
         .await
         .unwrap();

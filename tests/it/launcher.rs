@@ -40,7 +40,11 @@ fn lines_of(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Strin
 }
 
 fn start(data_dir: &Path) -> Portal {
-    let mut child = ndp(data_dir).spawn().expect("ndp starts");
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Portal {
+    let mut child = ndp(data_dir).envs(env.iter().copied()).spawn().expect("ndp starts");
     let stdout = lines_of(child.stdout.take().unwrap());
     let stderr = lines_of(child.stderr.take().unwrap());
     let line = stdout.recv_timeout(Duration::from_secs(180)).expect("ndp prints its address");
@@ -122,6 +126,50 @@ async fn first_start_creates_seeds_and_serves_and_a_restart_reuses_the_data() {
     let (exit, log) = again.stop();
     assert!(exit.success());
     assert!(log.contains("created=false"), "the existing cluster is reused: {log}");
+}
+
+#[test]
+fn serving_other_hosts_without_a_base_url_is_refused_with_a_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = ndp(dir.path()).env("NDP_BIND", "0.0.0.0:0").env_remove("NDP_BASE_URL").spawn().unwrap();
+    let stderr = lines_of(child.stderr.take().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the portal started serving other hosts without NDP_BASE_URL");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let message: Vec<String> = stderr.iter().collect();
+    let message = message.join("\n");
+    assert!(message.contains("NDP_BASE_URL") && message.contains("0.0.0.0"), "{message}");
+    assert!(!dir.path().join("postgres").exists(), "refused before anything starts");
+}
+
+#[tokio::test]
+async fn one_time_tokens_in_paths_never_reach_the_logs() {
+    let dir = tempfile::Builder::new()
+        .prefix("ndp-logs-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in("/tmp")
+        .unwrap();
+    let portal = start_with(&dir.path().join("data"), &[("RUST_LOG", "debug,sqlx=warn,tantivy=warn,hyper=warn,h2=warn")]);
+    let secret = "S3cretT0kenInAPathS3cretT0kenInAPath0000000";
+    let client = reqwest::Client::new();
+    for path in [format!("/password/reset/{secret}"), format!("/verify-email/{secret}")] {
+        let shown = client.get(format!("{}{path}", portal.url)).send().await.unwrap();
+        assert_eq!(shown.status(), 400, "an unknown link");
+        let posted = client.post(format!("{}{path}", portal.url)).form(&[("password", "x")]).send().await.unwrap();
+        assert_eq!(posted.status(), 403, "no CSRF token: a warning is logged inside the request's span");
+    }
+    let (_, log) = portal.stop();
+    assert!(log.contains("/password/reset/{token}") && log.contains("missing or wrong CSRF token"), "the route is logged: {log}");
+    assert!(!log.contains(secret), "the token is not");
 }
 
 #[test]

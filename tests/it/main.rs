@@ -11,4 +11,5 @@ mod opinions;
 mod pages;
 mod schema;
 mod search;
+mod security;
 mod seed;

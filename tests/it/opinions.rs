@@ -3,7 +3,7 @@
 use crate::common::{TestApp, csrf_in, wait_until};
 
 /// A verified citizen whose account is older than a day (new accounts are held by a rule).
-async fn citizen(app: &TestApp, email: &str) -> reqwest::Client {
+pub(crate) async fn citizen(app: &TestApp, email: &str) -> reqwest::Client {
     let id = app.create_user(email, "citizen", None).await;
     sqlx::query("update users set created_at = now() - interval '3 days' where id = $1").bind(id).execute(&app.pool).await.unwrap();
     let client = TestApp::new_client();
@@ -11,24 +11,24 @@ async fn citizen(app: &TestApp, email: &str) -> reqwest::Client {
     client
 }
 
-async fn moderator(app: &TestApp, email: &str) -> reqwest::Client {
+pub(crate) async fn moderator(app: &TestApp, email: &str) -> reqwest::Client {
     app.create_user(email, "moderator", None).await;
     let client = TestApp::new_client();
     app.login_staff_with(&client, email).await;
     client
 }
 
-async fn rate(app: &TestApp, client: &reqwest::Client, slug: &str, stars: &str, comment: &str) -> reqwest::Response {
+pub(crate) async fn rate(app: &TestApp, client: &reqwest::Client, slug: &str, stars: &str, comment: &str) -> reqwest::Response {
     let page = format!("/platforms/{slug}");
     app.post_with(client, &page, &format!("{page}/ratings"), &[("stars", stars), ("comment", comment)]).await
 }
 
-async fn decide(app: &TestApp, client: &reqwest::Client, kind: &str, id: i64, fields: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn decide(app: &TestApp, client: &reqwest::Client, kind: &str, id: i64, fields: &[(&str, &str)]) -> reqwest::Response {
     let path = format!("/staff/moderation/{kind}/{id}");
     app.post_with(client, &path, &path, fields).await
 }
 
-async fn one_id(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn one_id(app: &TestApp, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap()
 }
 

@@ -157,9 +157,15 @@ pub fn test_config() -> Config {
 }
 
 fn config_with_data_dir(dir: Option<&std::path::Path>) -> Config {
-    Config::from_lookup(|name| match name {
-        "NDP_BIND" => Some("127.0.0.1:0".into()),
-        "NDP_DATA_DIR" => dir.map(|d| d.display().to_string()),
+    config_with(dir, &[])
+}
+
+/// The test configuration with some variables set.
+fn config_with(dir: Option<&std::path::Path>, env: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| match (name, env.iter().find(|(k, _)| *k == name)) {
+        (_, Some((_, v))) => Some((*v).to_owned()),
+        ("NDP_BIND", None) => Some("127.0.0.1:0".into()),
+        ("NDP_DATA_DIR", None) => dir.map(|d| d.display().to_string()),
         _ => None,
     })
     .expect("test config")
@@ -241,8 +247,19 @@ impl TestApp {
 
     /// Like `spawn_on`, without waiting for the search index.
     pub async fn spawn_unready(pool: PgPool, data_dir: tempfile::TempDir) -> Self {
+        Self::spawn_configured(pool, data_dir, &[]).await
+    }
+
+    /// Serves the application on a fresh database with some configuration variables set (such as
+    /// `NDP_BASE_URL`), without waiting for the search index.
+    pub async fn spawn_with(env: &[(&str, &str)]) -> Self {
+        let (pool, _) = fresh_db().await;
+        Self::spawn_configured(pool, data_dir(), env).await
+    }
+
+    async fn spawn_configured(pool: PgPool, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
         ndp::telemetry::init();
-        let config = config_with_data_dir(Some(data_dir.path()));
+        let config = config_with(Some(data_dir.path()), env);
         ndp::cli::prepare_database(&pool, &config).await.expect("prepare");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));

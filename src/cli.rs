@@ -67,9 +67,9 @@ pub async fn run_server(
     );
     let background = crate::mail::Background::start(pool.clone(), &config);
     let bound = listener.local_addr()?;
-    let max_connections = config.max_connections;
-    let app = crate::app(AppState::new(pool, config, search.clone(), keys, bound));
-    crate::server::serve(listener, app, max_connections, shutdown).await;
+    let state = AppState::new(pool, config, search.clone(), keys, bound);
+    let config = state.config.clone();
+    crate::server::serve(listener, crate::app(state), &config, shutdown).await;
     search.shutdown().await;
     background.shutdown().await;
     Ok(())

@@ -56,6 +56,9 @@ pub struct Config {
     pub metrics_allow: Vec<IpNet>,
     /// `NDP_MAX_CONNECTIONS`: open HTTP connections at most; further ones wait to be accepted.
     pub max_connections: usize,
+    /// `NDP_MAX_CONNECTIONS_PER_CLIENT`: open connections one client address (IPv6: /64) may hold;
+    /// trusted proxies are not limited.
+    pub max_connections_per_client: usize,
 }
 
 /// A configuration value that could not be understood.
@@ -99,6 +102,7 @@ impl Config {
             trusted_proxies: parse_networks(non_empty("NDP_TRUSTED_PROXIES").as_deref().unwrap_or(""), "NDP_TRUSTED_PROXIES")?,
             metrics_allow: parse_networks(non_empty("NDP_METRICS_ALLOW").as_deref().unwrap_or("127.0.0.0/8, ::1"), "NDP_METRICS_ALLOW")?,
             max_connections: parse_number(&non_empty, "NDP_MAX_CONNECTIONS", 512)?,
+            max_connections_per_client: parse_number(&non_empty, "NDP_MAX_CONNECTIONS_PER_CLIENT", 64)?,
         })
     }
 
@@ -200,6 +204,7 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_allow", &self.metrics_allow)
             .field("max_connections", &self.max_connections)
+            .field("max_connections_per_client", &self.max_connections_per_client)
             .finish()
     }
 }

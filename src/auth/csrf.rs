@@ -99,10 +99,12 @@ async fn check_unsafe(req: Request, anon: Option<String>, next: Next, base_url: 
         None => None,
     };
     let expected = session_token.or(anon);
-    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
-    let checked = if content_type.starts_with("application/x-www-form-urlencoded") {
+    // Only the media type is compared without case: a multipart boundary is case-sensitive.
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let checked = if media_type == "application/x-www-form-urlencoded" {
         check_form(req, expected.as_deref()).await
-    } else if content_type.starts_with("multipart/form-data") && MULTIPART_ROUTES.contains(&route(&req)) {
+    } else if media_type == "multipart/form-data" && MULTIPART_ROUTES.contains(&route(&req)) {
         check_multipart(req, &content_type, expected.as_deref()).await
     } else {
         Err(error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, "error.bad_request"))

@@ -28,7 +28,9 @@ static SLOTS: LazyLock<Arc<Semaphore>> =
 
 /// Password work refused because every slot stayed busy for [`QUEUE_WAIT`].
 static REFUSED: AtomicU64 = AtomicU64::new(0);
-/// The most slots ever in use at once (for `/metrics`).
+/// Hashes running right now, counted inside the work itself.
+static RUNNING: AtomicU64 = AtomicU64::new(0);
+/// The most hashes that ever ran at once (for `/metrics`).
 static PEAK: AtomicU64 = AtomicU64::new(0);
 
 /// Every slot stayed busy: the request should be retried in a few seconds.
@@ -41,7 +43,7 @@ pub struct Busy;
 pub struct Stats {
     /// Slots (cores).
     pub slots: u64,
-    /// The most slots in use at once since the start.
+    /// The most hashes that ran at once since the start.
     pub peak: u64,
     /// Requests refused because no slot came free in time.
     pub refused: u64,
@@ -67,10 +69,10 @@ async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + S
         REFUSED.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("password work refused: every slot stayed busy");
     })?;
-    let in_use = stats().slots.saturating_sub(SLOTS.available_permits() as u64);
-    PEAK.fetch_max(in_use, Ordering::Relaxed);
     let result = tokio::task::spawn_blocking(move || {
+        PEAK.fetch_max(RUNNING.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
         let result = work();
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
         drop(permit);
         result
     })

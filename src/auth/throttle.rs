@@ -1,30 +1,46 @@
-//! Sign-in throttling. Each attempt at a password or a second factor is counted, before it is
-//! checked, against three keys:
+//! Sign-in throttling. Each attempt at a password (at sign-in, or when a signed-in person confirms
+//! an action with it) or at a second factor is counted, before it is checked, against three keys:
 //!
-//! - the account name typed and the client address together ([`PAIR_FREE`] failures allowed),
-//! - the client address, whatever account it names ([`ADDRESS_FREE`]),
-//! - the account name, from anywhere ([`ACCOUNT_FREE`], much higher: typing someone's address a
-//!   few times must not lock them out).
+//! - the account and the client address together (5 failures allowed),
+//! - the client address, whatever account it names (20),
+//! - the account, from anywhere (50 for passwords; 10 for second factors, which only someone who
+//!   has the password can fail).
 //!
 //! A key over its allowance is locked for 1, 2, 4, 8, then 15 minutes. Counting and checking are
 //! one database statement, so parallel attempts cannot all pass one check. A success forgets the
-//! account's own keys and gives the attempt back to the address (whose other failures stay). The
-//! lock of a whole account does not stop an account with a second factor from an address that has
-//! not failed: a password alone does not let anyone in there, and staff must always be able to
-//! sign in.
+//! account's own keys and gives the attempt back to the address, whose other failures stay.
+//!
+//! Typing someone's account name from many addresses must not lock its owner out: the lock of a
+//! whole account does not stop a device that has signed in to that account before (it carries a
+//! signed cookie, [`device_cookie`]) from an address that has not failed. IPv6 addresses count by
+//! their /64 network, which one subscriber usually holds whole.
 
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+
+use crate::auth::Keys;
 use crate::db::audit::{self, Actor, Event};
 use crate::db::users::{self, Attempt};
 use crate::error::{AppError, AppResult};
 
 /// Failures within this window count together.
 pub const WINDOW: time::Duration = time::Duration::minutes(15);
-/// Failures allowed for one account name from one address.
+/// Failures allowed for one account from one address.
 pub const PAIR_FREE: i32 = 5;
 /// Failures allowed from one address.
 pub const ADDRESS_FREE: i32 = 20;
-/// Failures allowed for one account name from all addresses.
+/// Password failures allowed for one account from all addresses.
 pub const ACCOUNT_FREE: i32 = 50;
+/// Second-factor failures allowed for one account from all addresses.
+pub const SECOND_FACTOR_ACCOUNT_FREE: i32 = 10;
+
+/// The device cookie (with the `__Host-` prefix when the portal is served over https).
+const DEVICE_COOKIE: &str = "ndp_device";
+const DEVICE_COOKIE_HTTPS: &str = "__Host-ndp_device";
+/// How long a device is remembered after its last sign-in.
+const DEVICE_DAYS: i64 = 400;
 
 /// The throttle keys of one kind of attempt by one client.
 #[derive(Debug, Clone)]
@@ -32,30 +48,39 @@ pub struct AttemptKeys {
     pair: String,
     address: String,
     account: String,
+    account_free: i32,
 }
 
 impl AttemptKeys {
-    /// Keys of a password attempt for the account name `email` as typed.
+    /// Keys of a password attempt at sign-in for the account name `email` as typed.
     pub fn password(email: &str, addr: Option<&str>) -> Self {
-        let name = email.trim().to_lowercase();
-        let addr = addr.unwrap_or("unknown");
-        Self { pair: format!("pair:{name}|{addr}"), address: format!("ip:{addr}"), account: format!("account:{name}") }
+        Self::new("pair", "account", &email.trim().to_lowercase(), addr, ACCOUNT_FREE)
+    }
+
+    /// Keys of a password typed by signed-in account `user_id` to confirm an action.
+    pub fn current_password(user_id: i64, addr: Option<&str>) -> Self {
+        Self::new("reauth-pair", "reauth", &user_id.to_string(), addr, ACCOUNT_FREE)
     }
 
     /// Keys of a second-factor attempt (TOTP or recovery code) for account `user_id`.
     pub fn second_factor(user_id: i64, addr: Option<&str>) -> Self {
-        let addr = addr.unwrap_or("unknown");
-        Self { pair: format!("totp-pair:{user_id}|{addr}"), address: format!("ip:{addr}"), account: format!("totp:{user_id}") }
+        Self::new("totp-pair", "totp", &user_id.to_string(), addr, SECOND_FACTOR_ACCOUNT_FREE)
+    }
+
+    fn new(pair: &str, account: &str, name: &str, addr: Option<&str>, account_free: i32) -> Self {
+        let addr = address_bucket(addr);
+        Self { pair: format!("{pair}:{name}|{addr}"), address: format!("ip:{addr}"), account: format!("{account}:{name}"), account_free }
     }
 
     fn all(&self) -> [(String, i32); 3] {
-        [(self.pair.clone(), PAIR_FREE), (self.address.clone(), ADDRESS_FREE), (self.account.clone(), ACCOUNT_FREE)]
+        [(self.pair.clone(), PAIR_FREE), (self.address.clone(), ADDRESS_FREE), (self.account.clone(), self.account_free)]
     }
 
-    /// Counts an attempt, or refuses it (429 with the wait) while a key is locked. With
-    /// `has_second_factor`, the account-wide lock does not refuse an address that has not failed.
-    pub async fn count(&self, pool: &sqlx::PgPool, has_second_factor: bool, actor: &Actor) -> AppResult<()> {
-        let soft = has_second_factor.then_some((self.account.as_str(), self.pair.as_str()));
+    /// Counts an attempt, or refuses it (429 with the wait) while a key is locked. A `known_device`
+    /// (one that signed in to this account before) is not refused by the lock of the whole account
+    /// while its own address has no failures.
+    pub async fn count(&self, pool: &sqlx::PgPool, known_device: bool, actor: &Actor) -> AppResult<()> {
+        let soft = known_device.then_some((self.account.as_str(), self.pair.as_str()));
         match users::login_attempt(pool, &self.all(), WINDOW, soft).await? {
             Attempt::Refused(secs) => Err(AppError::TooManyRequests("auth.locked", secs)),
             Attempt::Counted(locked) => {
@@ -80,11 +105,78 @@ impl AttemptKeys {
         }
         Ok(())
     }
+
+    /// Gives a counted attempt back to every key, when it could not be checked (the server was
+    /// too busy): a person retrying must not lock themselves out.
+    pub async fn give_back(&self, pool: &sqlx::PgPool) -> AppResult<()> {
+        users::login_succeeded(pool, &[], &self.all()).await?;
+        Ok(())
+    }
+
+    /// Counts an attempt, runs `check` (a password or code check), and settles the count: given
+    /// back when the check could not run, forgotten (for the account) when it passed.
+    pub async fn check<F>(&self, pool: &sqlx::PgPool, known_device: bool, actor: &Actor, check: F) -> AppResult<bool>
+    where
+        F: Future<Output = AppResult<bool>>,
+    {
+        self.count(pool, known_device, actor).await?;
+        match check.await {
+            Ok(true) => {
+                self.succeeded(pool, actor).await?;
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(e) => {
+                self.give_back(pool).await?;
+                Err(e)
+            }
+        }
+    }
 }
 
 /// The kind of a key (`pair`, `ip`, `account`, …), never the account name or address in it.
 fn kind_of(key: &str) -> &str {
     key.split(':').next().unwrap_or("key")
+}
+
+/// A client address as the limits count it: IPv4 addresses alone, IPv6 addresses by their /64.
+pub fn address_bucket(addr: Option<&str>) -> String {
+    match addr.and_then(|a| a.parse::<IpAddr>().ok()).map(|ip| ip.to_canonical()) {
+        Some(IpAddr::V6(v6)) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            format!("{}/64", std::net::Ipv6Addr::from(segments))
+        }
+        Some(v4) => v4.to_string(),
+        None => addr.unwrap_or("unknown").to_owned(),
+    }
+}
+
+fn device_cookie_name(https: bool) -> &'static str {
+    if https { DEVICE_COOKIE_HTTPS } else { DEVICE_COOKIE }
+}
+
+/// The `Set-Cookie` value that marks this device as one that signed in to `user_id`.
+pub fn device_cookie(keys: &Keys, user_id: i64, https: bool) -> String {
+    let nonce = crate::auth::token::random_token();
+    let value = format!("{user_id}.{nonce}.{}", keys.mac("known device", format!("{user_id}.{nonce}").as_bytes()));
+    Cookie::build((device_cookie_name(https), value))
+        .path("/")
+        .http_only(true)
+        .secure(https)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::days(DEVICE_DAYS))
+        .build()
+        .to_string()
+}
+
+/// The account this device signed in to before, if its cookie carries the portal's signature.
+pub fn known_device(headers: &HeaderMap, keys: &Keys, https: bool) -> Option<i64> {
+    let jar = CookieJar::from_headers(headers);
+    let value = jar.get(device_cookie_name(https))?.value().to_owned();
+    let (signed, signature) = value.rsplit_once('.')?;
+    let user_id = signed.split_once('.')?.0.parse().ok()?;
+    crate::auth::token::same(&keys.mac("known device", signed.as_bytes()), signature).then_some(user_id)
 }
 
 #[cfg(test)]
@@ -99,5 +191,29 @@ mod tests {
         assert_eq!(keys.account, "account:an@example.vn");
         assert_eq!(AttemptKeys::second_factor(7, None).account, "totp:7");
         assert_eq!(kind_of(&keys.pair), "pair");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_network() {
+        assert_eq!(address_bucket(Some("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_eq!(address_bucket(Some("2001:db8:1:2:ffff::9")), address_bucket(Some("2001:db8:1:2::7")));
+        assert_ne!(address_bucket(Some("2001:db8:1:3::1")), address_bucket(Some("2001:db8:1:2::1")));
+        assert_eq!(address_bucket(Some("::ffff:203.0.113.9")), "203.0.113.9");
+        assert_eq!(address_bucket(None), "unknown");
+    }
+
+    #[test]
+    fn a_device_is_known_only_with_the_portals_signature() {
+        let keys = Keys::from_secret("one");
+        let header = |cookie: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(axum::http::header::COOKIE, cookie.split(';').next().unwrap().parse().unwrap());
+            h
+        };
+        let cookie = device_cookie(&keys, 42, false);
+        assert_eq!(known_device(&header(&cookie), &keys, false), Some(42));
+        assert_eq!(known_device(&header(&cookie), &Keys::from_secret("two"), false), None);
+        assert_eq!(known_device(&header(&cookie.replacen("42.", "43.", 1)), &keys, false), None, "another account");
+        assert!(device_cookie(&keys, 42, true).starts_with("__Host-ndp_device="));
     }
 }

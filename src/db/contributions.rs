@@ -512,15 +512,29 @@ pub enum FlagRefused {
     OwnItem,
 }
 
-/// The people whose open flags on item `t` count: one per account, except that accounts
-/// registered from one address within one hour count as one; only verified accounts that were a
-/// day old when they flagged. An SQL expression over `flags f join users u`.
-const FLAGGER_IDENTITY: &str = "case when u.registered_addr is null then 'account ' || u.id::text \
-     else host(u.registered_addr) || ' ' || date_trunc('hour', u.created_at)::text end";
+/// The flags on an item, each with the network its author registered from (IPv4 /24, IPv6 /64)
+/// and whether it starts a new "person": flags from accounts registered from one network within an
+/// hour of each other (one after another) belong to one person. `$1` kind, `$2` item id.
+const FLAGGERS: &str = "with flagger as (
+       select f.user_id, f.reason, f.created_at, f.resolved_at, u.display_name, u.created_at as account_created,
+              u.email_verified_at is not null as verified,
+              (f.resolved_at is null and u.email_verified_at is not null and u.created_at <= f.created_at - interval '1 day') as counts,
+              network(set_masklen(u.registered_addr, case when family(u.registered_addr) = 4 then 24 else 64 end)) as net
+       from flags f left join users u on u.id = f.user_id
+       where f.target_type = $1 and f.target_id = $2),
+     marked as (
+       select *, case when net is null then 1
+                      when lag(account_created) over (partition by net order by account_created) > account_created - interval '1 hour' then 0
+                      else 1 end as starts
+       from flagger),
+     grouped as (
+       select *, case when net is null then 'account ' || coalesce(user_id::text, 'gone')
+                      else host(net) || ' ' || sum(starts) over (partition by net order by account_created rows unbounded preceding) end as person
+       from marked)";
 
 /// Records a flag by `user_id` (which the caller has checked is verified and a day old); returns
-/// whether it was new. When three people (see [`FLAGGER_IDENTITY`]) have open flags on a published
-/// item, it is hidden until a moderator looks at it.
+/// whether it was new. When three people (see [`FLAGGERS`]) have open flags on a published item,
+/// it is hidden until a moderator looks at it.
 pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, reason: &str) -> sqlx::Result<Result<bool, FlagRefused>> {
     let lock = format!(
         "select t.state, {own} as own from {table} t where t.id = $1 for update of t",
@@ -543,11 +557,7 @@ pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, 
             .await?
             .rows_affected()
             == 1;
-    let count = format!(
-        "select count(distinct {FLAGGER_IDENTITY}) from flags f join users u on u.id = f.user_id
-         where f.target_type = $1 and f.target_id = $2 and f.resolved_at is null
-           and u.email_verified_at is not null and u.created_at <= f.created_at - interval '1 day'"
-    );
+    let count = format!("{FLAGGERS} select count(distinct person) from grouped where counts");
     let people: i64 = sqlx::query_scalar(&count).bind(kind.as_str()).bind(id).fetch_one(&mut *tx).await?;
     if people >= 3 && state == "published" {
         let hide = format!("update {} set state = 'hidden', hold_rule = 'flagged', reject_reason = 'flagged' where id = $1", kind.table());
@@ -573,8 +583,8 @@ pub struct Flagger {
     pub created_at: OffsetDateTime,
     /// Whether a moderator has decided since.
     pub resolved: bool,
-    /// Whether another open flag comes from an account registered from the same address in the same
-    /// hour (they count once together).
+    /// Whether another flag comes from an account registered from the same network within an hour
+    /// of this one's (they count once together).
     pub grouped: bool,
     /// Whether the flag counts towards hiding (verified, a day old, still open).
     pub counts: bool,
@@ -583,16 +593,11 @@ pub struct Flagger {
 /// Every flag on an item, newest first.
 pub async fn flags_of(db: impl PgExecutor<'_>, kind: ItemKind, id: i64) -> sqlx::Result<Vec<Flagger>> {
     let sql = format!(
-        r#"with f as (
-             select f.user_id, u.display_name, coalesce(extract(day from now() - u.created_at)::bigint, 0) as account_days,
-                    u.email_verified_at is not null as verified, f.reason, f.created_at, f.resolved_at is not null as resolved,
-                    {FLAGGER_IDENTITY} as identity,
-                    (f.resolved_at is null and u.email_verified_at is not null and u.created_at <= f.created_at - interval '1 day') as counts
-             from flags f left join users u on u.id = f.user_id
-             where f.target_type = $1 and f.target_id = $2)
-           select user_id, display_name, account_days, coalesce(verified, false) as verified, reason, created_at, resolved,
-                  count(*) over (partition by identity) > 1 and identity is not null as grouped, coalesce(counts, false) as counts
-           from f order by created_at desc"#
+        r#"{FLAGGERS}
+           select user_id, display_name, coalesce(extract(day from now() - account_created)::bigint, 0) as account_days,
+                  coalesce(verified, false) as verified, reason, created_at, resolved_at is not null as resolved,
+                  count(*) over (partition by person) > 1 as grouped, coalesce(counts, false) as counts
+           from grouped order by created_at desc"#
     );
     sqlx::query_as(&sql).bind(kind.as_str()).bind(id).fetch_all(db).await
 }

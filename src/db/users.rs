@@ -371,7 +371,8 @@ pub async fn login_succeeded(db: &sqlx::PgPool, cleared: &[String], refunded: &[
     Ok(unlocked)
 }
 
-/// Housekeeping: expired sessions, old tokens, stale throttle rows and old posting counters.
+/// Housekeeping: expired sessions, old tokens, stale throttle rows, old posting counters, and
+/// mails sent more than a week ago (their bodies hold one-time links).
 pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     let sessions = sqlx::query!("delete from tower_sessions.session where expiry_date < now()").execute(db).await?.rows_affected();
     let tokens = sqlx::query!("delete from email_tokens where expires_at < now() - interval '7 days'").execute(db).await?.rows_affected();
@@ -383,7 +384,8 @@ pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     .rows_affected();
     let limits =
         sqlx::query!("delete from contribution_limits where window_start < now() - interval '1 day'").execute(db).await?.rows_affected();
-    Ok(sessions + tokens + throttle + limits)
+    let mails = sqlx::query!("delete from mail_outbox where sent_at < now() - interval '7 days'").execute(db).await?.rows_affected();
+    Ok(sessions + tokens + throttle + limits + mails)
 }
 
 /// Everything the portal holds about an account and its contributions, as one JSON document

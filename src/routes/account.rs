@@ -10,6 +10,7 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 
 use crate::auth::session::{begin_totp_setup, end_totp_setup, set_flash, totp_setup};
+use crate::auth::throttle::AttemptKeys;
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Event};
 use crate::db::registrations::{self, Registration};
@@ -18,7 +19,7 @@ use crate::db::users;
 use crate::domain::account::{Email, Role, check_new_password};
 use crate::error::AppResult;
 use crate::extract::{CurrentUser, Layout, PageCtx};
-use crate::routes::auth::{mail_allowed, queue_exists_notice, queue_verification};
+use crate::routes::auth::{mail_request_allowed, queue_exists_notice, queue_verification, recipient_allowed};
 use crate::routes::form::{FormErrors, invalid, see_other};
 use crate::state::AppState;
 
@@ -62,6 +63,13 @@ pub async fn account_home(PageCtx(layout): PageCtx, State(state): State<AppState
     Ok(AccountPage { layout, user, platforms, registrations, contributions })
 }
 
+/// Checks the signed-in person's current password, counted like a sign-in attempt, so that a
+/// borrowed or stolen session cannot be used to guess it.
+async fn current_password_ok(state: &AppState, user: &CurrentUser, typed: String) -> AppResult<bool> {
+    let keys = AttemptKeys::current_password(user.id(), user.actor.addr.as_deref());
+    keys.check(&state.pool, false, &user.actor, password::verify(typed, Some(user.row.password_hash.clone()))).await
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct PasswordForm {
@@ -98,7 +106,7 @@ pub async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let mut errors = FormErrors::new();
-    if !password::verify(form.current_password, Some(user.row.password_hash.clone())).await? {
+    if !current_password_ok(&state, &user, form.current_password).await? {
         errors.add("current_password", "form.wrong_password");
     }
     errors.check("new_password", check_new_password(&form.new_password, &user.row.email));
@@ -128,24 +136,27 @@ pub async fn change_email(
 ) -> AppResult<Response> {
     let mut errors = FormErrors::new();
     let email = errors.check("email", Email::parse(&form.email));
-    if !password::verify(form.current_password, Some(user.row.password_hash.clone())).await? {
+    if !current_password_ok(&state, &user, form.current_password).await? {
         errors.add("current_password", "form.wrong_password");
     }
     let (Some(email), true) = (email, errors.is_empty()) else {
         return Ok(invalid(SettingsPage { layout, email: user.row.email, new_email: form.email, errors }));
     };
+    mail_request_allowed(&state.pool, user.actor.addr.as_deref()).await?;
     let site = &state.site;
-    let send = mail_allowed(&state.pool, user.actor.addr.as_deref(), email.as_str()).await?;
     let mut tx = state.pool.begin().await?;
+    if !recipient_allowed(&mut *tx, email.as_str()).await? {
+        drop(tx);
+        errors.add("email", "auth.mail_limit_recipient");
+        return Ok(invalid(SettingsPage { layout, email: user.row.email, new_email: form.email, errors }));
+    }
     if users::set_email(&mut tx, user.id(), email.as_str()).await? {
-        if send {
-            queue_verification(&mut tx, user.id(), email.as_str(), layout.lang, site).await?;
-        }
+        queue_verification(&mut tx, user.id(), email.as_str(), layout.lang, site).await?;
         let event = Event::new("user.email_changed", "user", user.id().to_string())
             .before(serde_json::json!({"email": user.row.email}))
             .after(serde_json::json!({"email": email.as_str()}));
         audit::record(&mut *tx, &user.actor, event).await?;
-    } else if send {
+    } else {
         queue_exists_notice(&mut tx, email.as_str(), layout.lang, site).await?;
     }
     tx.commit().await?;
@@ -275,7 +286,7 @@ pub async fn disable_totp(
     if user.role.is_staff() {
         return Err(crate::error::AppError::Forbidden);
     }
-    if !password::verify(form.current_password, Some(user.row.password_hash.clone())).await? {
+    if !current_password_ok(&state, &user, form.current_password).await? {
         let page = security_page(layout, &state, &user, false, Vec::new(), Some("form.wrong_password")).await?;
         return Ok(invalid(page));
     }
@@ -347,7 +358,7 @@ pub async fn delete_account(
     if form.confirm != "yes" {
         errors.add("confirm", "form.confirm_delete");
     }
-    if !password::verify(form.current_password, Some(user.row.password_hash.clone())).await? {
+    if !current_password_ok(&state, &user, form.current_password).await? {
         errors.add("current_password", "form.wrong_password");
     }
     if !errors.is_empty() {

@@ -5,6 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse as _, Response};
 use axum_extra::extract::Form;
@@ -12,7 +13,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::session::{PendingSecondFactor, set_flash};
-use crate::auth::throttle::AttemptKeys;
+use crate::auth::throttle::{AttemptKeys, device_cookie, known_device};
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Actor, Event};
 use crate::db::outbox::{self, Mail};
@@ -20,7 +21,7 @@ use crate::db::users::{self, NewUser};
 use crate::domain::account::{Email, Role, Status, TaxCode, check_new_password, parse_display_name};
 use crate::error::{AppError, AppResult};
 use crate::extract::{FormCtx, Layout, client_addr, request_id};
-use crate::routes::form::{FormErrors, invalid, safe_next, see_other};
+use crate::routes::form::{FormErrors, invalid, safe_next, see_other, with_cookie};
 use crate::state::AppState;
 
 /// A one-time link is valid this long for verification, and [`RESET_TTL`] for a password reset.
@@ -33,15 +34,20 @@ pub const MAILS_PER_RECIPIENT_HOUR: i32 = 3;
 /// Such mails one client address may ask for per hour; more are refused (429).
 pub const MAILS_PER_ADDRESS_HOUR: i32 = 10;
 
-/// Counts a mail this client asks to be sent to `to`: refused (429) when the client address has
-/// asked for too many this hour; `false` when the recipient has had enough this hour.
-pub async fn mail_allowed(pool: &sqlx::PgPool, client_addr: Option<&str>, to: &str) -> AppResult<bool> {
-    let by_address = crate::db::contributions::count_post(pool, &format!("mail:ip:{}", client_addr.unwrap_or("unknown"))).await?;
-    if by_address > MAILS_PER_ADDRESS_HOUR {
+/// Counts a request for a mail from this client address: refused (429) past the hourly limit.
+pub async fn mail_request_allowed(pool: &sqlx::PgPool, client_addr: Option<&str>) -> AppResult<()> {
+    let key = format!("mail:ip:{}", crate::auth::throttle::address_bucket(client_addr));
+    if crate::db::contributions::count_post(pool, &key).await? > MAILS_PER_ADDRESS_HOUR {
         return Err(AppError::TooManyRequests("auth.mail_limit", 3600));
     }
-    let to_recipient = crate::db::contributions::count_post(pool, &format!("mail:to:{}", to.to_lowercase())).await?;
-    Ok(to_recipient <= MAILS_PER_RECIPIENT_HOUR)
+    Ok(())
+}
+
+/// Counts a mail about to be queued to `to`: `false` when the recipient has had its hourly share.
+/// Called only when a mail would really be sent, so that asking for mails to an address without
+/// an account uses up nothing.
+pub async fn recipient_allowed(db: impl sqlx::PgExecutor<'_>, to: &str) -> sqlx::Result<bool> {
+    Ok(crate::db::contributions::count_post(db, &format!("mail:to:{}", to.to_lowercase())).await? <= MAILS_PER_RECIPIENT_HOUR)
 }
 
 /// A page that only says something (sent, done, invalid link), with an optional link onwards.
@@ -128,7 +134,7 @@ pub async fn register(
         form.password.clear();
         return Ok(invalid(RegisterPage { layout, form, errors }));
     };
-    let send = mail_allowed(&state.pool, client.addr.as_deref(), email.as_str()).await?;
+    mail_request_allowed(&state.pool, client.addr.as_deref()).await?;
     let hash = password::hash(std::mem::take(&mut form.password)).await?;
     let site = &state.site;
     let mut tx = state.pool.begin().await?;
@@ -147,9 +153,9 @@ pub async fn register(
     };
     match users::insert(&mut *tx, &new).await? {
         Some(id) => {
-            if send {
-                queue_verification(&mut tx, id, email.as_str(), layout.lang, site).await?;
-            }
+            // A new account's first link is always sent (and counted): no one can keep it away.
+            recipient_allowed(&mut *tx, email.as_str()).await?;
+            queue_verification(&mut tx, id, email.as_str(), layout.lang, site).await?;
             let actor = Actor { id: Some(id), label: email.as_str().to_owned(), addr: None, request_id: None };
             audit::record(
                 &mut *tx,
@@ -158,8 +164,11 @@ pub async fn register(
             )
             .await?;
         }
-        None if send => queue_exists_notice(&mut tx, email.as_str(), layout.lang, site).await?,
-        None => {}
+        None => {
+            if recipient_allowed(&mut *tx, email.as_str()).await? {
+                queue_exists_notice(&mut tx, email.as_str(), layout.lang, site).await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(see_other("/register/sent"))
@@ -279,14 +288,22 @@ pub async fn login(
     State(state): State<AppState>,
     session: Session,
     client: Client,
+    headers: HeaderMap,
     Form(mut form): Form<LoginForm>,
 ) -> AppResult<Response> {
     form.next = safe_next(&form.next);
     let keys = AttemptKeys::password(&form.email, client.addr.as_deref());
     let actor = anonymous(client.addr.clone(), client.request_id.clone());
     let user = users::find_by_email(&state.pool, form.email.trim()).await?;
-    keys.count(&state.pool, user.as_ref().is_some_and(|u| u.totp_enabled_at.is_some()), &actor).await?;
-    let ok = password::verify(std::mem::take(&mut form.password), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let device = known_device(&headers, &state.keys, state.config.is_https());
+    keys.count(&state.pool, user.as_ref().is_some_and(|u| device == Some(u.id)), &actor).await?;
+    let ok = match password::verify(std::mem::take(&mut form.password), user.as_ref().map(|u| u.password_hash.clone())).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            keys.give_back(&state.pool).await?;
+            return Err(e);
+        }
+    };
     let user = match user {
         Some(user) if ok && matches!(user.status.as_str(), "active" | "pending") => user,
         _ => return Ok(invalid(LoginPage { layout, form, error: Some("auth.bad_credentials") })),
@@ -301,7 +318,8 @@ pub async fn login(
     users::record_login(&state.pool, user.id).await?;
     audit::record(&state.pool, &actor, Event::new("login.succeeded", "user", user.id.to_string())).await?;
     let staff = Role::parse(&user.role).is_some_and(Role::is_staff);
-    Ok(see_other(if staff { "/account/security?required=1" } else { &form.next }))
+    let response = see_other(if staff { "/account/security?required=1" } else { &form.next });
+    Ok(with_cookie(response, &device_cookie(&state.keys, user.id, state.config.is_https())))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -332,13 +350,15 @@ pub async fn second_factor(
     State(state): State<AppState>,
     session: Session,
     client: Client,
+    headers: HeaderMap,
     Form(form): Form<SecondFactorForm>,
 ) -> AppResult<Response> {
     let Some(pending) = PendingSecondFactor::current(&session).await else { return Ok(see_other("/login")) };
     let keys = AttemptKeys::second_factor(pending.user_id, client.addr.as_deref());
     let user = users::find(&state.pool, pending.user_id).await?.ok_or(AppError::NotFound)?;
     let actor = Actor { id: Some(user.id), label: user.email.clone(), addr: client.addr, request_id: client.request_id };
-    keys.count(&state.pool, true, &actor).await?;
+    let known = known_device(&headers, &state.keys, state.config.is_https()) == Some(user.id);
+    keys.count(&state.pool, known, &actor).await?;
     let accepted = if form.recovery_code.trim().is_empty() {
         match user.totp_secret.as_deref().map(|s| state.keys.open(s)).transpose()? {
             Some(secret) => match totp::verify(&secret, &form.code, totp::now_unix(), user.totp_last_step) {
@@ -366,7 +386,7 @@ pub async fn second_factor(
         Event::new("login.succeeded", "user", user.id.to_string()).after(serde_json::json!({"second_factor": true})),
     )
     .await?;
-    Ok(see_other(&pending.next))
+    Ok(with_cookie(see_other(&pending.next), &device_cookie(&state.keys, user.id, state.config.is_https())))
 }
 
 /// `POST /logout`.
@@ -408,9 +428,7 @@ pub async fn forgot(
     let Some(email) = errors.check("email", Email::parse(&form.email)) else {
         return Ok(invalid(ForgotPage { layout, email: form.email, errors }));
     };
-    if !mail_allowed(&state.pool, client.addr.as_deref(), email.as_str()).await? {
-        return Ok(see_other("/password/forgot/sent"));
-    }
+    mail_request_allowed(&state.pool, client.addr.as_deref()).await?;
     let lang = layout.lang;
     tokio::spawn(async move {
         if let Err(e) = send_reset(&state, email, lang).await {
@@ -426,6 +444,10 @@ async fn send_reset(state: &AppState, email: Email, lang: crate::i18n::Lang) -> 
         return Ok(());
     }
     let mut tx = state.pool.begin().await?;
+    if !recipient_allowed(&mut *tx, &user.email).await? {
+        tx.commit().await?;
+        return Ok(());
+    }
     let secret = issue_token(&mut tx, user.id, "reset_password", &user.email, RESET_TTL).await?;
     let body = lang.t_with("mail.reset_body", &[("link", &state.link(&format!("/password/reset/{secret}")))]);
     outbox::queue(&mut *tx, Mail { to: &user.email, subject: lang.t("mail.reset_subject"), body, template: "reset_password" }).await?;

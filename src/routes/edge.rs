@@ -52,9 +52,31 @@ fn same_host(named: &str, expected: &str, https: bool) -> bool {
 pub async fn find_client(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
     if let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) {
         let client = client_of(peer.to_canonical(), req.headers(), &config.trusted_proxies);
+        if client == peer.to_canonical() && is_local(client) && req.headers().contains_key("x-forwarded-for") {
+            warn_untrusted_proxy();
+        }
         req.extensions_mut().insert(ClientAddr(client));
     }
     next.run(req).await
+}
+
+/// A proxy on this host or network whose `X-Forwarded-For` is not believed: every visitor then
+/// shares its address (and its sign-in and posting limits). Said once per process.
+fn warn_untrusted_proxy() {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "requests arrive through a local proxy that is not in NDP_TRUSTED_PROXIES: every visitor shares its address; \
+             list the proxy there"
+        );
+    }
+}
+
+fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+    }
 }
 
 fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
@@ -64,16 +86,17 @@ fn client_of(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     }
     let hops: Vec<&str> =
         headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect();
-    let mut client = peer;
+    // The right-most hop that is not a trusted proxy. When every hop is trusted (or one cannot be
+    // read), the hop nearest to us counts: what a client wrote further left is never believed.
+    let nearest = hops.last().and_then(|h| parse_hop(h)).unwrap_or(peer);
     for hop in hops.into_iter().rev() {
-        // A hop a trusted proxy wrote that cannot be read: stop at the last one that could.
-        let Some(ip) = parse_hop(hop) else { return client };
-        client = ip;
-        if !is_trusted(ip) {
-            break;
+        match parse_hop(hop) {
+            Some(ip) if !is_trusted(ip) => return ip,
+            Some(_) => {}
+            None => return nearest,
         }
     }
-    client
+    nearest
 }
 
 /// An address as proxies write it: `203.0.113.7`, `203.0.113.7:5123`, `2001:db8::1` or `[2001:db8::1]:443`.
@@ -81,10 +104,13 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip())).map(|ip| ip.to_canonical())
 }
 
-/// `/metrics` answers only clients in `NDP_METRICS_ALLOW` (loopback by default); others get 403.
+/// `/metrics` answers only scrapers that connect directly (no proxy in between: a request that
+/// came through one could be anyone's) from an address in `NDP_METRICS_ALLOW` (loopback by
+/// default); others get 403.
 pub async fn guard_metrics(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
-    let client = req.extensions().get::<ClientAddr>().map(|c| c.0);
-    if !client.is_some_and(|ip| config.metrics_allow.iter().any(|n| n.contains(&ip))) {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_canonical());
+    let proxied = req.headers().contains_key("x-forwarded-for") || req.headers().contains_key(header::FORWARDED);
+    if proxied || !peer.is_some_and(|ip| config.metrics_allow.iter().any(|n| n.contains(&ip))) {
         return error_response(StatusCode::FORBIDDEN, "error.forbidden");
     }
     next.run(req).await
@@ -128,11 +154,13 @@ mod tests {
     fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         type Case<'a> = (&'a str, &'a [&'a str], &'a str, &'a str);
-        let cases: [Case<'_>; 7] = [
+        let cases: [Case<'_>; 9] = [
             ("203.0.113.9", &["198.51.100.1"], "203.0.113.9", "a peer that is not a proxy is the client, whatever it claims"),
             ("10.0.0.2", &["198.51.100.1"], "198.51.100.1", "one trusted proxy: the address it saw"),
             ("10.0.0.2", &["6.6.6.6, 198.51.100.1"], "198.51.100.1", "a forged left-most hop is ignored"),
             ("10.0.0.2", &["198.51.100.1, 10.0.0.3"], "198.51.100.1", "two trusted proxies in a row"),
+            ("10.0.0.2", &["127.0.0.1, 10.0.0.9"], "127.0.0.1", "the untrusted hop behind two trusted ones"),
+            ("10.0.0.2", &["10.0.0.7, 10.0.0.9"], "10.0.0.9", "every hop trusted: the nearest one, not a client's claim"),
             ("10.0.0.2", &["6.6.6.6", "198.51.100.1"], "198.51.100.1", "several headers read as one list"),
             ("10.0.0.2", &[], "10.0.0.2", "a proxy that forwarded nothing"),
             ("10.0.0.2", &["garbage, [2001:db8::1]:443"], "2001:db8::1", "a bracketed address with a port"),

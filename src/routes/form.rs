@@ -62,6 +62,14 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// `response` with a `Set-Cookie` header added.
+pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+    }
+    response
+}
+
 /// A `next` parameter that stays on this site (a path, not `//host` or a URL).
 pub fn safe_next(next: &str) -> String {
     let ok = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control);

@@ -152,6 +152,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(
             ServiceBuilder::new()
+                .layer(middleware::from_fn(drop_client_request_id))
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
                     let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -185,6 +186,13 @@ fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLa
 
 async fn not_found() -> Response {
     error_response(StatusCode::NOT_FOUND, "error.not_found")
+}
+
+/// The request id is always the portal's own: one sent by the client would reach the logs and the
+/// audit trail unchecked.
+async fn drop_client_request_id(mut req: Request, next: Next) -> Response {
+    req.headers_mut().remove("x-request-id");
+    next.run(req).await
 }
 
 /// NUL cannot be stored in PostgreSQL text and no person types it: a path containing one is

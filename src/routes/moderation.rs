@@ -91,7 +91,8 @@ async fn item_page(
     error: Option<&'static str>,
 ) -> AppResult<ItemPage> {
     let item = contributions::item(&state.pool, kind, id, moderator).await?.ok_or(AppError::NotFound)?;
-    let flags = contributions::flags_of(&state.pool, kind, id).await?;
+    // Who flagged an item is not shown to a moderator it concerns.
+    let flags = if item.own { Vec::new() } else { contributions::flags_of(&state.pool, kind, id).await? };
     let history = match item.author_id {
         Some(author) => contributions::author_history(&state.pool, author).await?,
         None => AuthorHistory::default(),

@@ -142,7 +142,7 @@ async fn within_limits(state: &AppState, user: &CurrentUser) -> AppResult<()> {
     if contributions::recent_posts(&state.pool, user.id()).await? >= POSTS_PER_HOUR {
         return Err(AppError::TooManyRequests("opinions.too_many", 3600));
     }
-    let key = format!("post:ip:{}", user.actor.addr.as_deref().unwrap_or("unknown"));
+    let key = format!("post:ip:{}", crate::auth::throttle::address_bucket(user.actor.addr.as_deref()));
     if i64::from(contributions::count_post(&state.pool, &key).await?) > POSTS_PER_HOUR {
         return Err(AppError::TooManyRequests("opinions.too_many", 3600));
     }

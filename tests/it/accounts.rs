@@ -489,7 +489,7 @@ async fn an_idle_session_ends() {
 }
 
 #[tokio::test]
-async fn housekeeping_removes_expired_sessions_old_tokens_and_counters() {
+async fn housekeeping_removes_expired_sessions_old_tokens_counters_and_sent_mails() {
     let app = TestApp::spawn().await;
     let id = app.create_user("cu@example.vn", "citizen", None).await;
     sqlx::query("insert into tower_sessions.session (id, data, expiry_date) values ('old', '\\x00', now() - interval '1 hour')")
@@ -511,7 +511,14 @@ async fn housekeeping_removes_expired_sessions_old_tokens_and_counters() {
         .execute(&app.pool)
         .await
         .unwrap();
-    assert_eq!(ndp::db::users::sweep(&app.pool).await.unwrap(), 4);
+    sqlx::query(
+        "insert into mail_outbox (to_address, subject, body_text, template, sent_at) values ('cu@example.vn', 's', 'link', 't', now() - interval '8 days'),
+                ('cu@example.vn', 's', 'link', 't', now() - interval '1 day')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(ndp::db::users::sweep(&app.pool).await.unwrap(), 5, "the recent mail stays");
 }
 
 #[tokio::test]

@@ -226,29 +226,40 @@ async fn throwaway_accounts_cannot_hide_a_published_item() {
     assert_eq!(flag(waiting).await, 409, "an enterprise account about its own platform");
     assert_eq!(count(&app, "select count(*) from flags").await, 0);
 
-    // Three day-old accounts registered from one address within one hour count as one person.
-    for i in 0..3 {
-        let email = format!("clone{i}@example.vn");
-        let client = citizen(&app, &email).await;
+    // Accounts registered from one network, each within an hour of the one before (across a
+    // clock hour, from neighbouring IPv4 addresses or from one IPv6 /64), count as one person.
+    let clones = [
+        ("clone0@example.vn", "203.0.113.50", "10 minutes"),
+        ("clone1@example.vn", "203.0.113.51", "55 minutes"),
+        ("clone2@example.vn", "203.0.113.77", "100 minutes"),
+        ("clone3@example.vn", "2001:db8:1:2::a", "0 minutes"),
+        ("clone4@example.vn", "2001:db8:1:2:ffff::1", "30 minutes"),
+    ];
+    for (email, addr, after) in clones {
+        let client = citizen(&app, email).await;
         sqlx::query(
-            "update users set registered_addr = '203.0.113.50', created_at = date_trunc('hour', now()) - interval '2 days' + interval '10 minutes'
+            "update users set registered_addr = $2::inet, created_at = date_trunc('hour', now()) - interval '2 days' + $3::interval
              where email = $1",
         )
-        .bind(&email)
+        .bind(email)
+        .bind(addr)
+        .bind(after)
         .execute(&app.pool)
         .await
         .unwrap();
         assert_eq!(flag(client).await, 303);
     }
-    assert_eq!(count(&app, &format!("select count(*) from ratings where id = {id} and state = 'published'")).await, 1, "still published");
-    for email in ["mot@example.vn", "hai@example.vn"] {
-        assert_eq!(flag(citizen(&app, email).await).await, 303);
-    }
+    assert_eq!(
+        count(&app, &format!("select count(*) from ratings where id = {id} and state = 'published'")).await,
+        1,
+        "two people: still published"
+    );
+    assert_eq!(flag(citizen(&app, "mot@example.vn").await).await, 303);
     assert_eq!(count(&app, &format!("select count(*) from ratings where id = {id} and state = 'hidden'")).await, 1, "three people: hidden");
 
     let (_, item) = app.get_with(&kd, &format!("/staff/moderation/rating/{id}")).await;
     assert!(item.contains("Người đã báo cáo") && item.contains("(#"), "the moderator sees who flagged");
-    assert_eq!(item.matches("chỉ tính một lần").count(), 3, "and which accounts counted as one");
+    assert_eq!(item.matches("chỉ tính một lần").count(), 5, "and which accounts counted as one");
 }
 
 // ---------------------------------------------------------------- 5. sign-in throttling
@@ -321,11 +332,26 @@ async fn a_burst_of_sign_ins_never_runs_more_password_hashes_than_cores() {
     assert!(peak >= 1 && peak <= slots, "at most one hash per core at a time: peak {peak}, slots {slots}");
 }
 
+/// Sends a second-factor code from client address `addr` in `client`'s pending sign-in.
+async fn second_factor_from(app: &TestApp, client: &reqwest::Client, addr: &str, code: &str) -> u16 {
+    let (_, page) = app.get_with(client, "/login/second-factor").await;
+    client
+        .post(format!("{}/login/second-factor", app.base))
+        .header("x-forwarded-for", addr)
+        .form(&[("code", code), ("csrf_token", csrf_in(&page).as_str())])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn typing_a_staff_address_elsewhere_never_locks_its_owner_out() {
     let app = TestApp::spawn_with(&[("NDP_TRUSTED_PROXIES", "127.0.0.1")]).await;
     app.create_user("quan.tri@mic.example.vn", "admin", None).await;
-    let secret = app.login_staff_with(&TestApp::new_client(), "quan.tri@mic.example.vn").await;
+    let owner = TestApp::new_client();
+    let secret = app.login_staff_with(&owner, "quan.tri@mic.example.vn").await;
     app.create_user("cong.dan@example.vn", "citizen", None).await;
     let attacker = TestApp::new_client();
     let mut last = 0;
@@ -333,6 +359,17 @@ async fn typing_a_staff_address_elsewhere_never_locks_its_owner_out() {
         last = sign_in_from(&app, &attacker, "198.51.100.7", "quan.tri@mic.example.vn", "đoán mật khẩu").await.status().as_u16();
     }
     assert_eq!(last, 429, "the attacker's own address is locked for this account");
+
+    // Someone who has the password cannot guess the second factor from many addresses.
+    let mut answers = Vec::new();
+    for i in 0..13 {
+        let thief = TestApp::new_client();
+        let addr = format!("198.51.100.{}", 100 + i);
+        assert_eq!(sign_in_from(&app, &thief, &addr, "quan.tri@mic.example.vn", PASSWORD).await.status(), 303);
+        answers.push(second_factor_from(&app, &thief, &addr, "000000").await);
+    }
+    assert!(answers[..10].iter().all(|s| *s == 422) && answers[12] == 429, "ten wrong codes lock the account's second factor: {answers:?}");
+
     // Many addresses, one guess each, lock the account as a whole.
     for i in 0..60 {
         for email in ["quan.tri@mic.example.vn", "cong.dan@example.vn"] {
@@ -341,30 +378,31 @@ async fn typing_a_staff_address_elsewhere_never_locks_its_owner_out() {
     }
     let citizen = TestApp::new_client();
     let refused = sign_in_from(&app, &citizen, "203.0.113.20", "cong.dan@example.vn", PASSWORD).await;
-    assert_eq!(refused.status(), 429, "an account without a second factor stays locked everywhere");
+    assert_eq!(refused.status(), 429, "a device that never signed in stays locked out everywhere");
+    let new_device = TestApp::new_client();
+    let refused = sign_in_from(&app, &new_device, "203.0.113.21", "quan.tri@mic.example.vn", PASSWORD).await;
+    assert_eq!(refused.status(), 429, "so is a new device of the owner's");
 
-    let owner = TestApp::new_client();
     let response = sign_in_from(&app, &owner, "203.0.113.20", "quan.tri@mic.example.vn", PASSWORD).await;
-    assert_eq!(response.status(), 303, "the owner, from an address that has not failed, reaches the second factor");
+    assert_eq!(response.status(), 303, "the owner's own device, from an address that has not failed, reaches the second factor");
     assert_eq!(response.headers()["location"], "/login/second-factor");
-    let (_, page) = app.get_with(&owner, "/login/second-factor").await;
     let code = app.fresh_totp_code("quan.tri@mic.example.vn", &secret).await;
-    let response = owner
-        .post(format!("{}/login/second-factor", app.base))
-        .header("x-forwarded-for", "203.0.113.20")
-        .form(&[("code", code.as_str()), ("csrf_token", csrf_in(&page).as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "and signs in");
+    assert_eq!(second_factor_from(&app, &owner, "203.0.113.20", &code).await, 303, "and signs in");
     assert_eq!(app.get_with(&owner, "/staff").await.0, 200);
 }
 
 // ---------------------------------------------------------------- 6. slow clients
 
-/// Opens a connection that sends the start of a request header, then one byte a second.
-async fn slow_connection(addr: &str) -> tokio::net::TcpStream {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+/// A connection to `addr` from the loopback address `from` (127.0.0.2, …: distinct clients).
+async fn connect_from(from: &str, addr: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    socket.connect(addr.parse().unwrap()).await.unwrap()
+}
+
+/// Opens a connection from `from` that sends the start of a request header, then one byte a second.
+async fn slow_connection(from: &str, addr: &str) -> tokio::net::TcpStream {
+    let mut stream = connect_from(from, addr).await;
     stream.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await.unwrap();
     stream
 }
@@ -392,11 +430,11 @@ async fn closed_within(mut stream: tokio::net::TcpStream, within: Duration) -> b
 
 #[tokio::test]
 async fn slow_clients_are_closed_while_ordinary_requests_are_served() {
-    let app = TestApp::spawn_with(&[("NDP_MAX_CONNECTIONS", "16")]).await;
+    let app = TestApp::spawn_with(&[("NDP_MAX_CONNECTIONS", "16"), ("NDP_MAX_CONNECTIONS_PER_CLIENT", "4")]).await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut slow = Vec::new();
-    for _ in 0..24 {
-        slow.push(slow_connection(&addr).await);
+    for i in 0..24 {
+        slow.push(slow_connection(&format!("127.0.0.{}", 2 + i % 6), &addr).await);
     }
     let watchers: Vec<_> = slow.into_iter().map(|s| tokio::spawn(closed_within(s, Duration::from_secs(90)))).collect();
     let patient = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
@@ -408,6 +446,43 @@ async fn slow_clients_are_closed_while_ordinary_requests_are_served() {
     let (idle, stalled) = tokio::join!(idle_connection_is_closed(&addr), stalled_body_is_answered(&app, &addr));
     assert!(idle, "a kept-alive connection that sends nothing more is closed");
     assert!(stalled.starts_with("HTTP/1.1 408"), "a body that stops arriving ends the request with 408: {stalled}");
+}
+
+/// Keeps a connection from `from` busy with a request every second until `stop`; whether the
+/// server served it at all.
+async fn keep_busy(from: String, addr: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> bool {
+    let mut stream = connect_from(&from, &addr).await;
+    let mut buf = [0u8; 512];
+    let mut served = false;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        if stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.is_err() {
+            return served;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => served = true,
+            _ => return served,
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    served
+}
+
+#[tokio::test]
+async fn one_client_cannot_hold_every_connection() {
+    let app = TestApp::spawn_with(&[("NDP_MAX_CONNECTIONS", "16"), ("NDP_MAX_CONNECTIONS_PER_CLIENT", "4")]).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hogs: Vec<_> = (0..16).map(|_| tokio::spawn(keep_busy("127.0.0.9".into(), addr.clone(), stop.clone()))).collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let patient = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let ordinary = patient.get(format!("{}/healthz", app.base)).send().await.expect("served while one client keeps its connections busy");
+    assert_eq!(ordinary.status(), 200);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut served = 0;
+    for hog in hogs {
+        served += usize::from(hog.await.unwrap());
+    }
+    assert_eq!(served, 4, "the client holds only its share of connections");
 }
 
 /// Sends one request, reads the whole answer, then waits for the server to close the connection.
@@ -471,6 +546,21 @@ async fn multipart_posts_need_the_token_too() {
     let accepted = upload(Some(&token), None).await.unwrap();
     assert_eq!(accepted.status(), 303, "with the token first the upload reaches the handler");
     assert!(accepted.headers()["location"].to_str().unwrap().ends_with("logo_error=type"), "which reads the file after it");
+
+    // Browsers write boundaries in mixed case, which must be kept as they are.
+    let boundary = "----WebKitFormBoundaryAbCdEfGh12XyZ";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"logo\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\nnot an image\r\n--{boundary}--\r\n"
+    );
+    let browser = enterprise
+        .post(format!("{}/account/platforms/coc-coc/logo", app.base))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browser.status(), 303, "a browser's mixed-case boundary");
 }
 
 // ---------------------------------------------------------------- also fixed
@@ -538,8 +628,22 @@ async fn mail_on_request_is_limited_per_recipient_and_per_address() {
     .await
     .unwrap();
     assert_eq!(count(&app, "select count(*) from mail_outbox where template = 'reset_password'").await, 3, "three a recipient per hour");
+    // Asking for mails to an address without an account uses up nothing: its owner still gets
+    // the link when registering.
+    for _ in 0..3 {
+        assert_eq!(app.post("/password/forgot", "/password/forgot", &[("email", "chua.co@example.vn")]).await.status(), 303);
+    }
+    let form = [
+        ("account_type", "citizen"),
+        ("email", "chua.co@example.vn"),
+        ("password", PASSWORD),
+        ("display_name", "Chưa Có"),
+        ("consent", "yes"),
+    ];
+    assert_eq!(app.post("/register", "/register", &form).await.status(), 303);
+    assert!(app.last_mail("chua.co@example.vn", "verify_email").await.contains("/verify-email/"));
     let mut last = 0;
-    for i in 0..6 {
+    for i in 0..3 {
         last = app.post("/password/forgot", "/password/forgot", &[("email", &format!("khac{i}@example.vn"))]).await.status().as_u16();
     }
     assert_eq!(last, 429, "the eleventh request from one address in an hour is refused");
@@ -610,11 +714,13 @@ async fn metrics_answer_only_allowed_addresses() {
         }
         async move { request.send().await.unwrap().status().as_u16() }
     };
-    assert_eq!(get(Some("10.1.2.3")).await, 200, "an allowed address");
     assert_eq!(get(None).await, 403, "loopback is not in this list");
-    assert_eq!(get(Some("203.0.113.5")).await, 403, "a visitor behind the proxy");
+    assert_eq!(get(Some("10.1.2.3")).await, 403, "nor is a request through a proxy, whatever address it names");
     let default = TestApp::spawn_with(&[]).await;
-    assert_eq!(default.get("/metrics").await.0, 200, "loopback by default");
+    assert_eq!(default.get("/metrics").await.0, 200, "a scraper on this host, by default");
+    let through_proxy =
+        default.client.get(format!("{}/metrics", default.base)).header("x-forwarded-for", "127.0.0.1").send().await.unwrap();
+    assert_eq!(through_proxy.status(), 403, "a visitor behind a local proxy is not a local scraper");
 }
 
 #[tokio::test]
@@ -701,4 +807,13 @@ async fn rotating_the_secret_key_keeps_two_step_sign_in_and_removes_recovery_cod
     assert_eq!(new.open(&stored().await).unwrap(), secret, "the same authenticator app keeps working with the new key");
     assert_eq!(count(&app, "select count(*) from user_recovery_codes").await, 0);
     assert_eq!(count(&app, "select count(*) from audit_events where action = 'secret.rotated'").await, 1);
+}
+
+#[tokio::test]
+async fn a_request_id_is_always_the_portals_own() {
+    let app = TestApp::spawn().await;
+    let response = app.client.get(format!("{}/khong-co", app.base)).header("x-request-id", "forged\" id").send().await.unwrap();
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id, "forged\" id");
+    assert!(response.text().await.unwrap().contains(&id), "the error page shows the portal's id");
 }

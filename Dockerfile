@@ -1,6 +1,8 @@
 # Multi-stage build: compile with the committed .sqlx/ query data (no database needed),
 # then run as an unprivileged user on a slim image. The image expects DATABASE_URL
-# (see compose.yaml); it does not embed PostgreSQL.
+# (see compose.yaml); it does not embed PostgreSQL. It listens on all interfaces, so it also
+# needs NDP_BASE_URL, the address people use (links in mails are built from it); without it the
+# portal refuses to start and says so.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 ENV SQLX_OFFLINE=true CARGO_TERM_COLOR=never

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use crate::auth::{Keys, password};
 use crate::db::audit::{self, Actor, Event};
 use crate::db::users::{self, NewUser};
-use crate::domain::account::{Email, Role, check_new_password};
+use crate::domain::account::{Email, Role, Status, check_new_password};
 
 /// What `ndp user create` did.
 #[derive(Debug)]
@@ -57,8 +57,8 @@ pub async fn create(
         email: email.as_str(),
         display_name: &display_name,
         password_hash: &hash,
-        role: role.as_str(),
-        status: "active",
+        role,
+        status: Status::Active,
         locale: "vi",
         enterprise_name: None,
         tax_code: None,
@@ -80,7 +80,7 @@ pub async fn set_role(pool: &PgPool, email: &str, role: &str) -> anyhow::Result<
     let role = Role::parse(role).with_context(|| format!("unknown role {role:?}"))?;
     let user = users::find_by_email(pool, email).await?.with_context(|| format!("no account with email {email}"))?;
     let mut tx = pool.begin().await?;
-    users::set_role(&mut *tx, user.id, role.as_str()).await?;
+    users::set_role(&mut *tx, user.id, role).await?;
     let event = Event::new("user.role_changed", "user", user.id.to_string())
         .before(serde_json::json!({"role": user.role}))
         .after(serde_json::json!({"role": role.as_str()}));
@@ -93,7 +93,7 @@ pub async fn set_role(pool: &PgPool, email: &str, role: &str) -> anyhow::Result<
 pub async fn disable(pool: &PgPool, email: &str) -> anyhow::Result<()> {
     let user = users::find_by_email(pool, email).await?.with_context(|| format!("no account with email {email}"))?;
     let mut tx = pool.begin().await?;
-    users::set_status(&mut *tx, user.id, "disabled").await?;
+    users::set_status(&mut *tx, user.id, Status::Disabled).await?;
     let event = Event::new("user.status_changed", "user", user.id.to_string())
         .before(serde_json::json!({"status": user.status}))
         .after(serde_json::json!({"status": "disabled"}));

@@ -18,7 +18,7 @@ pub async fn prepare_database(pool: &PgPool, config: &Config) -> anyhow::Result<
         let report = crate::seed::load_reference(pool).await?;
         tracing::info!(%report, "empty database seeded with the reference facts");
     }
-    db::contributions::seed_terms(pool).await?;
+    db::moderation::seed_terms(pool).await?;
     Ok(())
 }
 

@@ -154,11 +154,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn error_responses_carry_the_page_marker_and_no_cause() {
+    #[tokio::test]
+    async fn error_responses_carry_the_page_marker_and_no_cause() {
         let response = AppError::Internal(anyhow::anyhow!("secret cause")).into_response();
         let page = response.extensions().get::<ErrorPage>().copied().unwrap();
         assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(page.message_key, "error.internal");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        assert!(body.is_empty(), "the page is rendered later from the marker alone, so the cause cannot reach it");
     }
 }

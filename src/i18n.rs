@@ -55,9 +55,9 @@ impl Lang {
         self.t_with(key, &[("count", &self.number(count))])
     }
 
-    /// Whether `key` has a translation in this language.
+    /// Whether `key` has a translation in this language (rust-i18n gives the key back when not).
     pub fn has(self, key: &str) -> bool {
-        crate::_rust_i18n_try_translate(self.code(), key).is_some()
+        self.t(key) != key
     }
 
     /// A date in this language's usual form (`07/10/2022` or `7 Oct 2022`).
@@ -193,28 +193,42 @@ mod tests {
                 }
             }
         }
-        // Labels of stored values shown through `layout.tp(prefix, value)`.
-        let vocabularies: [(&str, &[&str]); 13] = [
-            ("item_kind", &["rating", "feedback", "reply", "question", "answer"]),
-            ("item_state", &["pending", "published", "rejected", "hidden", "withdrawn"]),
+        // Labels of the stored vocabularies (`layout.label(value)`), read from the enums themselves,
+        // and of the value lists that are not enums.
+        use crate::domain::{Labelled, account, listing, moderation, platform};
+        fn keys<T: Labelled>(values: &[T]) -> Vec<&'static str> {
+            values.iter().map(Labelled::label_key).collect()
+        }
+        let mut labels = [
+            keys(account::Role::ALL),
+            keys(account::Status::ALL),
+            keys(moderation::ItemKind::ALL),
+            keys(moderation::ItemState::ALL),
+            keys(moderation::AppealState::ALL),
+            keys(moderation::Hold::ALL),
+            keys(moderation::RatingOrder::ALL),
+            keys(listing::RevisionState::ALL),
+            keys(platform::Kind::ALL),
+            keys(platform::Pillar::ALL),
+            keys(platform::Status::ALL),
+            keys(platform::AgencyKind::ALL),
+            keys(platform::DecisionKind::ALL),
+        ]
+        .concat()
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<String>>();
+        let lists: [(&str, &[&str]); 4] = [
             ("reason", &crate::domain::moderation::REASONS),
-            ("hold", &["link", "phone", "id_number", "blocklist", "new_account", "burst", "flagged"]),
-            ("order", &["newest", "oldest", "highest", "lowest"]),
-            ("appeal_state", &["pending", "upheld", "overturned"]),
-            ("revision_state", &["draft", "submitted", "approved", "rejected", "withdrawn"]),
             ("report_state", &["due", "overdue", "submitted", "late"]),
             ("security_dossier", &crate::domain::registration::SECURITY_DOSSIER),
             ("reject", &["incomplete", "inaccurate", "not_owner", "other"]),
-            ("role", &["citizen", "enterprise", "moderator", "evaluator", "admin"]),
-            ("user_status", &["pending", "active", "disabled", "deleted"]),
-            ("kind", &["national", "potential_national", "citizen_serving", "ministry_deployed", "sector_shared"]),
         ];
-        for (prefix, values) in vocabularies {
-            for value in values {
-                for lang in Lang::ALL {
-                    if !lang.has(&format!("{prefix}.{value}")) {
-                        missing.push(format!("{prefix}.{value} ({})", lang.code()));
-                    }
+        labels.extend(lists.iter().flat_map(|(prefix, values)| values.iter().map(move |v| format!("{prefix}.{v}"))));
+        for key in labels {
+            for lang in Lang::ALL {
+                if !lang.has(&key) {
+                    missing.push(format!("{key} ({})", lang.code()));
                 }
             }
         }

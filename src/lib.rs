@@ -24,6 +24,8 @@ pub mod error;
 pub mod extract;
 /// Translations and per-request language.
 pub mod i18n;
+/// The portal's limits: sign-in throttling and hourly allowances, shared by every process.
+pub mod limits;
 /// Background work: the mail sender, reminders and housekeeping.
 pub mod mail;
 /// Markdown rendering with sanitising.

@@ -136,5 +136,5 @@ fn counted_client(peer: IpAddr, config: &Config) -> Option<String> {
     if config.trusted_proxies.iter().any(|n| n.contains(&peer)) {
         return None;
     }
-    Some(crate::auth::throttle::address_bucket(Some(&peer.to_string())))
+    Some(crate::limits::address_bucket(Some(&peer.to_string())))
 }

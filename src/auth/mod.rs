@@ -5,7 +5,6 @@ pub mod csrf;
 pub mod keys;
 pub mod password;
 pub mod session;
-pub mod throttle;
 pub mod token;
 pub mod totp;
 

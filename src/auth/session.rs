@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::domain::account::Role;
+
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "ndp_session";
 /// A session ends after this long without a request.
@@ -36,7 +38,7 @@ pub struct AuthSession {
     /// Name shown in the header (refreshed at sign-in).
     pub display_name: String,
     /// Role at sign-in, for the header's links only; every check reloads the account.
-    pub role: String,
+    pub role: Role,
 }
 
 /// A password accepted, waiting for the second factor.
@@ -87,8 +89,8 @@ impl AuthSession {
     }
 
     /// A new record for `user_id`, signed in now.
-    pub fn new(user_id: i64, display_name: &str, role: &str, second_factor: bool) -> Self {
-        Self { user_id, signed_in_ms: now_ms(), second_factor, display_name: display_name.to_owned(), role: role.to_owned() }
+    pub fn new(user_id: i64, display_name: &str, role: Role, second_factor: bool) -> Self {
+        Self { user_id, signed_in_ms: now_ms(), second_factor, display_name: display_name.to_owned(), role }
     }
 
     /// Marks the second factor as given (a privilege change: the session id changes).
@@ -170,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_sign_in_lasts_twelve_hours_at_most() {
-        let auth = AuthSession { signed_in_ms: 1_000_000_000, ..AuthSession::new(1, "A", "citizen", false) };
+        let auth = AuthSession { signed_in_ms: 1_000_000_000, ..AuthSession::new(1, "A", Role::Citizen, false) };
         assert!(auth.is_fresh(1_000_000_000 + 11 * 3_600_000));
         assert!(!auth.is_fresh(1_000_000_000 + 12 * 3_600_000));
         assert!(auth.predates(time::OffsetDateTime::from_unix_timestamp(1_000_001).unwrap()));

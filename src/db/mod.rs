@@ -7,12 +7,15 @@ pub mod catalogue;
 pub mod content;
 pub mod contributions;
 pub mod directory;
+pub mod limits;
+pub mod moderation;
 pub mod outbox;
 pub mod qa;
 pub mod registrations;
 pub mod reports;
 pub mod revisions;
 pub mod search_source;
+pub mod types;
 pub mod users;
 
 use std::time::Duration;

@@ -5,6 +5,8 @@
 use sqlx::{FromRow, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::domain::moderation::ItemState;
+
 /// A question as listed or shown.
 #[derive(Debug, Clone, FromRow)]
 pub struct Question {
@@ -25,7 +27,7 @@ pub struct Question {
     /// The asker's display name.
     pub author: Option<String>,
     /// Moderation state.
-    pub state: String,
+    pub state: ItemState,
     /// The answer the asker marked as helpful.
     pub accepted_answer_id: Option<i64>,
     /// In the FAQ.

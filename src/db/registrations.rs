@@ -4,6 +4,7 @@
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::domain::listing::RevisionState;
 use crate::domain::registration::Dossier;
 
 /// Files a registration for review.
@@ -28,7 +29,7 @@ pub struct Registration {
     /// Proposed name.
     pub name: String,
     /// submitted, approved or rejected.
-    pub state: String,
+    pub state: RevisionState,
     /// Why it was refused.
     pub reject_reason: Option<String>,
     /// The platform created on acceptance.
@@ -41,7 +42,7 @@ pub struct Registration {
 pub async fn of_enterprise(db: impl PgExecutor<'_>, enterprise_id: i64) -> sqlx::Result<Vec<Registration>> {
     sqlx::query_as!(
         Registration,
-        r#"select r.id, coalesce(r.proposed->>'name', '') as "name!", r.state, r.reject_reason, p.slug as "platform_slug?", r.submitted_at
+        r#"select r.id, coalesce(r.proposed->>'name', '') as "name!", r.state as "state: RevisionState", r.reject_reason, p.slug as "platform_slug?", r.submitted_at
            from revisions r left join platforms p on p.id = r.platform_id
            where r.enterprise_id = $1 and r.proposed ? 'potential_users'
            order by r.created_at desc"#,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
-use crate::domain::listing::Listing;
+use crate::domain::listing::{Listing, RevisionState};
 
 /// A platform as its owners see it in their area.
 #[derive(Debug, Clone)]
@@ -26,7 +26,7 @@ pub struct OwnedPlatform {
     /// When the published listing last changed (the edit form's stale check).
     pub updated_at: OffsetDateTime,
     /// State of the open revision, if any.
-    pub open_state: Option<String>,
+    pub open_state: Option<RevisionState>,
 }
 
 /// The platforms linked to an enterprise.
@@ -34,7 +34,7 @@ pub async fn platforms_of(db: impl PgExecutor<'_>, enterprise_id: i64) -> sqlx::
     sqlx::query_as!(
         OwnedPlatform,
         r#"select p.id, p.slug, p.name, p.status, p.last_confirmed_at, p.updated_at,
-                  (select r.state from revisions r where r.platform_id = p.id and r.state in ('draft', 'submitted')) as open_state
+                  (select r.state from revisions r where r.platform_id = p.id and r.state in ('draft', 'submitted')) as "open_state: RevisionState"
            from platforms p
            where exists (select 1 from platform_enterprises pe where pe.platform_id = p.id and pe.enterprise_id = $1)
            order by p.name"#,
@@ -49,7 +49,7 @@ pub async fn owned_platform(db: impl PgExecutor<'_>, enterprise_id: i64, slug: &
     sqlx::query_as!(
         OwnedPlatform,
         r#"select p.id, p.slug, p.name, p.status, p.last_confirmed_at, p.updated_at,
-                  (select r.state from revisions r where r.platform_id = p.id and r.state in ('draft', 'submitted')) as open_state
+                  (select r.state from revisions r where r.platform_id = p.id and r.state in ('draft', 'submitted')) as "open_state: RevisionState"
            from platforms p
            where p.slug = $2
              and exists (select 1 from platform_enterprises pe where pe.platform_id = p.id and pe.enterprise_id = $1)"#,
@@ -163,7 +163,7 @@ pub struct Revision {
     /// Replaced values (after approval).
     pub previous: Option<Value>,
     /// draft, submitted, approved, rejected, withdrawn.
-    pub state: String,
+    pub state: RevisionState,
     /// Why it was rejected.
     pub reject_reason: Option<String>,
     /// When submitted.
@@ -178,7 +178,7 @@ pub struct Revision {
 pub async fn open_revision(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::Result<Option<Revision>> {
     sqlx::query_as!(
         Revision,
-        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state, reject_reason,
+        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state as "state: RevisionState", reject_reason,
                   submitted_at, decided_at, updated_at
            from revisions where platform_id = $1 and state in ('draft', 'submitted')"#,
         platform_id
@@ -191,7 +191,7 @@ pub async fn open_revision(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::R
 pub async fn last_decided(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::Result<Option<Revision>> {
     sqlx::query_as!(
         Revision,
-        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state, reject_reason,
+        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state as "state: RevisionState", reject_reason,
                   submitted_at, decided_at, updated_at
            from revisions where platform_id = $1 and state in ('approved', 'rejected')
            order by decided_at desc limit 1"#,
@@ -205,7 +205,7 @@ pub async fn last_decided(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::Re
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Revision>> {
     sqlx::query_as!(
         Revision,
-        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state, reject_reason,
+        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state as "state: RevisionState", reject_reason,
                   submitted_at, decided_at, updated_at
            from revisions where id = $1"#,
         id
@@ -251,9 +251,9 @@ pub async fn save(
     }
     let open = open_revision(&mut *tx, platform_id).await?;
     let proposed = serde_json::to_value(proposed).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let state = if submit { "submitted" } else { "draft" };
+    let state = if submit { RevisionState::Submitted } else { RevisionState::Draft };
     let id = match open {
-        Some(r) if r.state == "submitted" => return Ok(Err(SaveRefused::AwaitingReview)),
+        Some(r) if r.state == RevisionState::Submitted => return Ok(Err(SaveRefused::AwaitingReview)),
         Some(r) if base.draft_updated_at.is_none_or(|t| !same_instant(t, r.updated_at)) => return Ok(Err(SaveRefused::DraftChanged)),
         Some(r) => {
             sqlx::query_scalar!(
@@ -263,7 +263,7 @@ pub async fn save(
                 r.id,
                 proposed,
                 author_id,
-                state
+                state.as_str()
             )
             .fetch_one(&mut *tx)
             .await?
@@ -278,7 +278,7 @@ pub async fn save(
                 author_id,
                 current,
                 proposed,
-                state
+                state.as_str()
             )
             .fetch_one(&mut *tx)
             .await?
@@ -374,7 +374,7 @@ pub async fn conflicted(db: impl PgExecutor<'_>, id: i64, reviewer: i64) -> sqlx
 pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::Result<Result<i64, DecideRefused>> {
     let Some(revision) = sqlx::query_as!(
         Revision,
-        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state, reject_reason,
+        r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state as "state: RevisionState", reject_reason,
                   submitted_at, decided_at, updated_at
            from revisions where id = $1 for update"#,
         id
@@ -384,7 +384,7 @@ pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::
     else {
         return Ok(Err(DecideRefused::NotSubmitted));
     };
-    if revision.state != "submitted" {
+    if revision.state != RevisionState::Submitted {
         return Ok(Err(DecideRefused::NotSubmitted));
     }
     if conflicted(&mut *tx, id, reviewer_id).await? {

@@ -3,6 +3,8 @@
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
+use crate::domain::account::{Role, Status};
+
 /// An account as stored (the password hash and sealed TOTP secret included: never shown).
 #[derive(Debug, Clone)]
 pub struct UserRow {
@@ -14,10 +16,10 @@ pub struct UserRow {
     pub display_name: String,
     /// Argon2id PHC string, or `!` for an erased account.
     pub password_hash: String,
-    /// Stored role.
-    pub role: String,
-    /// Stored status.
-    pub status: String,
+    /// Role.
+    pub role: Role,
+    /// Status.
+    pub status: Status,
     /// Preferred language.
     pub locale: String,
     /// When the address was verified.
@@ -46,7 +48,7 @@ pub struct UserRow {
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
-        r#"select id, email, display_name, password_hash, role, status, locale, email_verified_at, enterprise_id,
+        r#"select id, email, display_name, password_hash, role as "role: Role", status as "status: Status", locale, email_verified_at, enterprise_id,
                   requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
                   created_at, last_login_at, sessions_valid_after
            from users where id = $1"#,
@@ -60,7 +62,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserR
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
-        r#"select id, email, display_name, password_hash, role, status, locale, email_verified_at, enterprise_id,
+        r#"select id, email, display_name, password_hash, role as "role: Role", status as "status: Status", locale, email_verified_at, enterprise_id,
                   requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
                   created_at, last_login_at, sessions_valid_after
            from users where lower(email) = lower($1)"#,
@@ -80,9 +82,9 @@ pub struct NewUser<'a> {
     /// Argon2id hash.
     pub password_hash: &'a str,
     /// Role.
-    pub role: &'a str,
+    pub role: Role,
     /// Status.
-    pub status: &'a str,
+    pub status: Status,
     /// Language.
     pub locale: &'a str,
     /// Enterprise accounts: the enterprise asked for.
@@ -108,8 +110,8 @@ pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result
         user.email,
         user.display_name,
         user.password_hash,
-        user.role,
-        user.status,
+        user.role.as_str(),
+        user.status.as_str(),
         user.locale,
         user.enterprise_name,
         user.tax_code,
@@ -308,69 +310,6 @@ pub async fn revoke_tokens(db: impl PgExecutor<'_>, user_id: i64, purpose: &str)
         .map(drop)
 }
 
-/// What the throttle said about a sign-in attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Attempt {
-    /// A key is locked: try again in this many seconds. Nothing was counted.
-    Refused(u64),
-    /// Counted against every key; these keys went over their allowance now (with their failures).
-    Counted(Vec<(String, i32)>),
-}
-
-/// Counts a sign-in attempt against `keys` (each with the failures it allows within `window`) and
-/// checks their locks, in one statement (see the `ndp_login_attempt` migration). The lock of
-/// `soft` does not refuse the attempt while `clean` has no failures.
-pub async fn login_attempt(
-    db: impl PgExecutor<'_>,
-    keys: &[(String, i32)],
-    window: time::Duration,
-    soft: Option<(&str, &str)>,
-) -> sqlx::Result<Attempt> {
-    let names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-    let free: Vec<i32> = keys.iter().map(|(_, f)| *f).collect();
-    let (soft_key, clean_key) = soft.unzip();
-    let row = sqlx::query!(
-        r#"select wait_seconds as "wait!", locked_keys as "keys!", locked_failures as "failures!"
-           from ndp_login_attempt($1, $2, $3::bigint * interval '1 second', $4, $5)"#,
-        &names,
-        &free,
-        window.whole_seconds(),
-        soft_key,
-        clean_key,
-    )
-    .fetch_one(db)
-    .await?;
-    Ok(if row.wait > 0 {
-        Attempt::Refused(u64::try_from(row.wait).unwrap_or(1))
-    } else {
-        Attempt::Counted(row.keys.into_iter().zip(row.failures).collect())
-    })
-}
-
-/// After a successful sign-in: forgets the account's own keys (`cleared`; returns those that had
-/// been locked) and gives the attempt back to the shared ones (`refunded`, with their allowances),
-/// whose other failures stay counted.
-pub async fn login_succeeded(db: &sqlx::PgPool, cleared: &[String], refunded: &[(String, i32)]) -> sqlx::Result<Vec<String>> {
-    let removed =
-        sqlx::query!(r#"delete from login_throttle where key = any($1) returning key, locked_until is not null as "locked!""#, cleared)
-            .fetch_all(db)
-            .await?;
-    let unlocked = removed.into_iter().filter(|r| r.locked).map(|r| r.key).collect();
-    let names: Vec<String> = refunded.iter().map(|(k, _)| k.clone()).collect();
-    let free: Vec<i32> = refunded.iter().map(|(_, f)| *f).collect();
-    sqlx::query!(
-        r#"update login_throttle t set failures = greatest(t.failures - 1, 0),
-                  locked_until = case when t.failures - 1 <= f.free then null else t.locked_until end
-           from unnest($1::text[], $2::int[]) as f (key, free)
-           where t.key = f.key"#,
-        &names,
-        &free
-    )
-    .execute(db)
-    .await?;
-    Ok(unlocked)
-}
-
 /// Housekeeping: expired sessions, old tokens, stale throttle rows, old posting counters, and
 /// mails sent more than a week ago (their bodies hold one-time links).
 pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
@@ -438,9 +377,9 @@ pub struct Listed {
     /// Name.
     pub display_name: String,
     /// Role.
-    pub role: String,
+    pub role: Role,
     /// Status.
-    pub status: String,
+    pub status: Status,
     /// Verified.
     pub email_verified_at: Option<OffsetDateTime>,
     /// Enterprise asked for.
@@ -459,7 +398,7 @@ pub struct Listed {
 pub async fn pending_enterprise_accounts(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Listed>> {
     sqlx::query_as!(
         Listed,
-        r#"select u.id, u.email, u.display_name, u.role, u.status, u.email_verified_at, u.requested_enterprise_name,
+        r#"select u.id, u.email, u.display_name, u.role as "role: Role", u.status as "status: Status", u.email_verified_at, u.requested_enterprise_name,
                   u.requested_tax_code, null::text as enterprise_name,
                   (select e.slug from enterprises e where e.tax_code = u.requested_tax_code) as matching_enterprise, u.created_at
            from users u where u.role = 'enterprise' and u.status = 'pending'
@@ -473,7 +412,7 @@ pub async fn pending_enterprise_accounts(db: impl PgExecutor<'_>) -> sqlx::Resul
 pub async fn list(db: impl PgExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<Vec<Listed>> {
     sqlx::query_as!(
         Listed,
-        r#"select u.id, u.email, u.display_name, u.role, u.status, u.email_verified_at, u.requested_enterprise_name,
+        r#"select u.id, u.email, u.display_name, u.role as "role: Role", u.status as "status: Status", u.email_verified_at, u.requested_enterprise_name,
                   u.requested_tax_code, e.name as "enterprise_name?", null::text as matching_enterprise, u.created_at
            from users u left join enterprises e on e.id = u.enterprise_id
            where $1 = '' or strpos(lower(u.email), lower($1)) > 0 or strpos(lower(u.display_name), lower($1)) > 0
@@ -486,13 +425,13 @@ pub async fn list(db: impl PgExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<
 }
 
 /// Changes an account's role (an enterprise link is dropped when the role is no longer enterprise).
-pub async fn set_role(db: impl PgExecutor<'_>, id: i64, role: &str) -> sqlx::Result<()> {
+pub async fn set_role(db: impl PgExecutor<'_>, id: i64, role: Role) -> sqlx::Result<()> {
     sqlx::query!(
         r#"update users set role = $2, enterprise_id = case when $2 = 'enterprise' then enterprise_id end,
                   status = case when status = 'pending' and $2 <> 'enterprise' and email_verified_at is not null then 'active' else status end
            where id = $1"#,
         id,
-        role
+        role.as_str()
     )
     .execute(db)
     .await
@@ -500,8 +439,8 @@ pub async fn set_role(db: impl PgExecutor<'_>, id: i64, role: &str) -> sqlx::Res
 }
 
 /// Sets an account's status.
-pub async fn set_status(db: impl PgExecutor<'_>, id: i64, status: &str) -> sqlx::Result<()> {
-    sqlx::query!("update users set status = $2 where id = $1", id, status).execute(db).await.map(drop)
+pub async fn set_status(db: impl PgExecutor<'_>, id: i64, status: Status) -> sqlx::Result<()> {
+    sqlx::query!("update users set status = $2 where id = $1", id, status.as_str()).execute(db).await.map(drop)
 }
 
 /// Approves a pending enterprise account, linking it to an enterprise; never by a staff member

@@ -3,53 +3,18 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-/// The role of an account, mirrored by `users_role_check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A registered person.
-    Citizen,
-    /// Staff of a developer unit, linked to one enterprise.
-    Enterprise,
-    /// Ministry staff: moderation, revisions, enterprise approvals, content.
-    Moderator,
-    /// Council member: scores evaluations.
-    Evaluator,
-    /// Portal administrator.
-    Admin,
-}
+vocabulary!(
+    /// The role of an account, mirrored by `users_role_check`; in order of power.
+    Role, "role", {
+        Citizen => "citizen",
+        Enterprise => "enterprise",
+        Moderator => "moderator",
+        Evaluator => "evaluator",
+        Admin => "admin",
+    }
+);
 
 impl Role {
-    /// Every role, in order of power.
-    pub const ALL: [Self; 5] = [Self::Citizen, Self::Enterprise, Self::Moderator, Self::Evaluator, Self::Admin];
-
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Citizen => "citizen",
-            Self::Enterprise => "enterprise",
-            Self::Moderator => "moderator",
-            Self::Evaluator => "evaluator",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Parses a stored value.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == value)
-    }
-
-    /// The translation key of the role's name.
-    pub fn label_key(self) -> &'static str {
-        match self {
-            Self::Citizen => "role.citizen",
-            Self::Enterprise => "role.enterprise",
-            Self::Moderator => "role.moderator",
-            Self::Evaluator => "role.evaluator",
-            Self::Admin => "role.admin",
-        }
-    }
-
     /// Staff roles must sign in with a second factor.
     pub fn is_staff(self) -> bool {
         matches!(self, Self::Moderator | Self::Evaluator | Self::Admin)
@@ -61,34 +26,30 @@ impl Role {
     }
 }
 
-/// The state of an account, mirrored by `users_status_check`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Waiting: an enterprise account before approval.
-    Pending,
-    /// In use.
-    Active,
-    /// Switched off by an operator.
-    Disabled,
-    /// Erased at the owner's request.
-    Deleted,
-}
+vocabulary!(
+    /// The state of an account, mirrored by `users_status_check`.
+    Status, "user_status", {
+        Pending => "pending",
+        Active => "active",
+        Disabled => "disabled",
+        Deleted => "deleted",
+    }
+);
 
 impl Status {
-    /// The stored value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::Disabled => "disabled",
-            Self::Deleted => "deleted",
-        }
+    /// Whether the account may sign in (`pending` ones can, to verify and wait for approval).
+    pub fn may_sign_in(self) -> bool {
+        matches!(self, Self::Pending | Self::Active)
     }
 
-    /// Parses a stored value.
-    pub fn parse(value: &str) -> Option<Self> {
-        [Self::Pending, Self::Active, Self::Disabled, Self::Deleted].into_iter().find(|s| s.as_str() == value)
+    /// Switched off by staff.
+    pub fn is_disabled(self) -> bool {
+        self == Self::Disabled
+    }
+
+    /// Erased at the owner's request.
+    pub fn is_deleted(self) -> bool {
+        self == Self::Deleted
     }
 }
 
@@ -285,7 +246,7 @@ mod tests {
     #[test]
     fn roles_round_trip_and_staff_is_moderator_evaluator_admin() {
         for role in Role::ALL {
-            assert_eq!(Role::parse(role.as_str()), Some(role));
+            assert_eq!(Role::parse(role.as_str()), Some(*role));
         }
         assert_eq!(Role::ALL.iter().filter(|r| r.is_staff()).count(), 3);
     }

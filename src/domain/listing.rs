@@ -5,6 +5,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::text::normalize;
 
+vocabulary!(
+    /// Where a proposed change to a listing is in review, mirrored by `revisions_state_check`.
+    RevisionState, "revision_state", {
+        Draft => "draft",
+        Submitted => "submitted",
+        Approved => "approved",
+        Rejected => "rejected",
+        Withdrawn => "withdrawn",
+    }
+);
+
 /// The editable listing: what a revision proposes, and what approval publishes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

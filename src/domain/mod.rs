@@ -1,4 +1,75 @@
 //! Newtypes, enumerations and validation of the domain: no axum, no sqlx.
+//!
+//! Every closed set of stored values (roles, states, kinds) is an enum made by [`vocabulary!`]:
+//! `as_str` is the stored text (and the URL value), `parse` reads it back, `label_key` is the
+//! translation key of its label, and `ALL` lists the values in display order. The database layer
+//! reads and writes them as text (`db::types`).
+
+/// Defines a closed vocabulary: an enum whose values are stored as text.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $prefix:literal, { $($variant:ident => $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $(#[doc = $value] $variant),+ }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored value, also used in URLs.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $value),+ }
+            }
+
+            /// Parses a stored or URL value.
+            pub fn parse(value: &str) -> Option<Self> {
+                match value { $($value => Some(Self::$variant),)+ _ => None }
+            }
+
+            /// The translation key of the value's label.
+            pub fn label_key(self) -> &'static str {
+                match self { $(Self::$variant => concat!($prefix, ".", $value)),+ }
+            }
+        }
+
+        impl $crate::domain::Labelled for $name {
+            fn label_key(&self) -> &'static str {
+                <$name>::label_key(*self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown {} {text:?}", stringify!($name))))
+            }
+        }
+    };
+}
+
+/// A stored value with a translated label (every [`vocabulary!`] enum).
+pub trait Labelled {
+    /// The translation key of the label.
+    fn label_key(&self) -> &'static str;
+}
+
+impl<T: Labelled + ?Sized> Labelled for &T {
+    fn label_key(&self) -> &'static str {
+        (**self).label_key()
+    }
+}
 
 pub mod account;
 pub mod listing;

@@ -5,42 +5,73 @@ use std::sync::LazyLock;
 
 use crate::domain::text::fold;
 
-/// A kind of user content under moderation; each has its own table with the same moderation columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemKind {
-    /// 1–5 stars with an optional comment.
-    Rating,
-    /// Góp ý to a platform.
-    Feedback,
-    /// An enterprise's public reply to a rating or feedback.
-    Reply,
-    /// A Q&A question.
-    Question,
-    /// An answer to a question.
-    Answer,
+vocabulary!(
+    /// A kind of user content under moderation; each has its own table with the same moderation
+    /// columns. The stored value also names it in flags, appeals and URLs.
+    ItemKind, "item_kind", {
+        Rating => "rating",
+        Feedback => "feedback",
+        Reply => "reply",
+        Question => "question",
+        Answer => "answer",
+    }
+);
+
+vocabulary!(
+    /// Where an item of user content is in moderation, mirrored by the `*_state_check` constraints.
+    ItemState, "item_state", {
+        Pending => "pending",
+        Published => "published",
+        Rejected => "rejected",
+        Hidden => "hidden",
+        Withdrawn => "withdrawn",
+    }
+);
+
+#[expect(clippy::derivable_impls, reason = "the enum is made by vocabulary!, whose variants take no attributes")]
+impl Default for RatingOrder {
+    fn default() -> Self {
+        Self::Newest
+    }
 }
 
+impl ItemState {
+    /// Refused by a moderator, or hidden by flags: the author may appeal.
+    pub fn is_refused(self) -> bool {
+        matches!(self, Self::Rejected | Self::Hidden)
+    }
+
+    /// Shown to the public.
+    pub fn is_published(self) -> bool {
+        self == Self::Published
+    }
+
+    /// Hidden by flags until a moderator decides.
+    pub fn is_hidden(self) -> bool {
+        self == Self::Hidden
+    }
+}
+
+vocabulary!(
+    /// What became of an appeal.
+    AppealState, "appeal_state", {
+        Pending => "pending",
+        Upheld => "upheld",
+        Overturned => "overturned",
+    }
+);
+
+vocabulary!(
+    /// The order of the ratings on a platform page (`?order=`).
+    RatingOrder, "order", {
+        Newest => "newest",
+        Oldest => "oldest",
+        Highest => "highest",
+        Lowest => "lowest",
+    }
+);
+
 impl ItemKind {
-    /// Every kind.
-    pub const ALL: [Self; 5] = [Self::Rating, Self::Feedback, Self::Reply, Self::Question, Self::Answer];
-
-    /// The stored value (flags and appeals, URLs).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Rating => "rating",
-            Self::Feedback => "feedback",
-            Self::Reply => "reply",
-            Self::Question => "question",
-            Self::Answer => "answer",
-        }
-    }
-
-    /// Parses a stored or URL value.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
     /// The table holding this kind (a closed set: safe to place in SQL text).
     pub fn table(self) -> &'static str {
         match self {
@@ -64,39 +95,18 @@ impl ItemKind {
 /// Reasons for rejecting or hiding an item, and for flagging one (mirrored by `flags_reason_check`).
 pub const REASONS: [&str; 6] = ["spam", "offensive", "personal_data", "off_topic", "false_information", "other"];
 
-/// Why an item was held for a moderator instead of being published at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Hold {
-    /// The text contains a link.
-    Link,
-    /// The text contains a phone number.
-    Phone,
-    /// The text contains an ID-card number.
-    IdNumber,
-    /// The text contains a blocklisted term.
-    Blocklist,
-    /// The account is less than a day old.
-    NewAccount,
-    /// Many new accounts rated the same platform within the last hour.
-    Burst,
-    /// Three or more people flagged it.
-    Flagged,
-}
-
-impl Hold {
-    /// The stored rule name (`hold_rule`), also the translation key suffix `hold.<name>`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Link => "link",
-            Self::Phone => "phone",
-            Self::IdNumber => "id_number",
-            Self::Blocklist => "blocklist",
-            Self::NewAccount => "new_account",
-            Self::Burst => "burst",
-            Self::Flagged => "flagged",
-        }
+vocabulary!(
+    /// Why an item was held for a moderator instead of being published at once (`hold_rule`).
+    Hold, "hold", {
+        Link => "link",
+        Phone => "phone",
+        IdNumber => "id_number",
+        Blocklist => "blocklist",
+        NewAccount => "new_account",
+        Burst => "burst",
+        Flagged => "flagged",
     }
-}
+);
 
 /// What the rules look at besides the text.
 #[derive(Debug, Clone, Copy, Default)]

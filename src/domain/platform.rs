@@ -1,33 +1,6 @@
 //! The closed vocabularies of the catalogue, each mirrored by a check constraint in the schema.
-//! `as_str` is the stored value and the URL filter value; `label_key` is the translation key.
-
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident, $prefix:literal, { $($variant:ident => $value:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $(#[doc = $value] $variant),+ }
-
-        impl $name {
-            /// Every value, in display order.
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The stored value, also used in URLs.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $value),+ }
-            }
-
-            /// Parses a stored or URL value.
-            pub fn parse(value: &str) -> Option<Self> {
-                match value { $($value => Some(Self::$variant),)+ _ => None }
-            }
-
-            /// The translation key of the value's label.
-            pub fn label_key(self) -> &'static str {
-                match self { $(Self::$variant => concat!($prefix, ".", $value)),+ }
-            }
-        }
-    };
-}
+//! `as_str` is the stored value and the URL filter value; `label_key` is the translation key
+//! (see [`vocabulary!`](crate::domain)).
 
 vocabulary!(
     /// What kind of platform a listing is.

@@ -18,13 +18,13 @@ pub struct HeaderUser {
     /// Name.
     pub display_name: String,
     /// Role at sign-in (links only; pages check the stored role).
-    pub role: String,
+    pub role: crate::domain::account::Role,
 }
 
 impl HeaderUser {
     /// Whether to link the staff area.
     pub fn is_staff(&self) -> bool {
-        matches!(self.role.as_str(), "moderator" | "evaluator" | "admin")
+        self.role.is_staff()
     }
 }
 
@@ -89,6 +89,11 @@ impl Layout {
     /// The label of form field `name` (key `field.<name>`).
     pub fn field(&self, name: &str) -> String {
         self.lang.t(&format!("field.{name}"))
+    }
+
+    /// The label of a stored value (a role, a state, a kind) in the page's language.
+    pub fn label(&self, value: impl crate::domain::Labelled) -> String {
+        self.t(value.label_key())
     }
 
     /// The translation of the key `<prefix>.<value>` (labels of stored values).

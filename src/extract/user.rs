@@ -78,7 +78,7 @@ where
         AuthSession::end(&session).await?;
         return Ok(None);
     };
-    let (Some(role), Some(status)) = (Role::parse(&row.role), Status::parse(&row.status)) else { return Ok(None) };
+    let (role, status) = (row.role, row.status);
     let revoked = row.sessions_valid_after.is_some_and(|after| auth.predates(after));
     if matches!(status, Status::Disabled | Status::Deleted) || revoked {
         AuthSession::end(&session).await?;

@@ -10,7 +10,6 @@ use axum_extra::extract::Form;
 use serde::Deserialize;
 
 use crate::auth::session::{begin_totp_setup, end_totp_setup, set_flash, totp_setup};
-use crate::auth::throttle::AttemptKeys;
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Event};
 use crate::db::registrations::{self, Registration};
@@ -19,6 +18,7 @@ use crate::db::users;
 use crate::domain::account::{Email, Role, check_new_password};
 use crate::error::AppResult;
 use crate::extract::{CurrentUser, Layout, PageCtx};
+use crate::limits::AttemptKeys;
 use crate::routes::auth::{mail_request_allowed, queue_exists_notice, queue_verification, recipient_allowed};
 use crate::routes::form::{FormErrors, invalid, see_other};
 use crate::state::AppState;
@@ -120,7 +120,7 @@ pub async fn change_password(
     audit::record(&mut *tx, &user.actor, Event::new("user.password_changed", "user", user.id().to_string())).await?;
     tx.commit().await?;
     // Other devices are signed out; this one signs in again (new session id, new sign-in time).
-    let fresh = AuthSession::new(user.id(), &user.row.display_name, user.role.as_str(), user.auth.second_factor);
+    let fresh = AuthSession::new(user.id(), &user.row.display_name, user.role, user.auth.second_factor);
     AuthSession::begin(&user.session, fresh).await?;
     set_flash(&user.session, "account.password_changed").await?;
     Ok(see_other("/account/settings"))

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::session::{PendingSecondFactor, set_flash};
-use crate::auth::throttle::{AttemptKeys, device_cookie, known_device};
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Actor, Event};
 use crate::db::outbox::{self, Mail};
@@ -21,6 +20,7 @@ use crate::db::users::{self, NewUser};
 use crate::domain::account::{Email, Role, Status, TaxCode, check_new_password, parse_display_name};
 use crate::error::{AppError, AppResult};
 use crate::extract::{FormCtx, Layout, client_addr, request_id};
+use crate::limits::{self, AttemptKeys, device_cookie, known_device};
 use crate::routes::form::{FormErrors, invalid, safe_next, see_other, with_cookie};
 use crate::state::AppState;
 
@@ -28,16 +28,9 @@ use crate::state::AppState;
 const VERIFY_TTL: time::Duration = time::Duration::hours(48);
 const RESET_TTL: time::Duration = time::Duration::hours(1);
 
-/// Mails sent on request (verification, "this address has an account", password reset) to one
-/// recipient per hour; more are quietly not sent (the page must not tell whether an account exists).
-pub const MAILS_PER_RECIPIENT_HOUR: i32 = 3;
-/// Such mails one client address may ask for per hour; more are refused (429).
-pub const MAILS_PER_ADDRESS_HOUR: i32 = 10;
-
 /// Counts a request for a mail from this client address: refused (429) past the hourly limit.
 pub async fn mail_request_allowed(pool: &sqlx::PgPool, client_addr: Option<&str>) -> AppResult<()> {
-    let key = format!("mail:ip:{}", crate::auth::throttle::address_bucket(client_addr));
-    if crate::db::contributions::count_post(pool, &key).await? > MAILS_PER_ADDRESS_HOUR {
+    if !limits::MAIL_REQUESTS.take_from(pool, client_addr).await? {
         return Err(AppError::TooManyRequests("auth.mail_limit", 3600));
     }
     Ok(())
@@ -47,7 +40,7 @@ pub async fn mail_request_allowed(pool: &sqlx::PgPool, client_addr: Option<&str>
 /// Called only when a mail would really be sent, so that asking for mails to an address without
 /// an account uses up nothing.
 pub async fn recipient_allowed(db: impl sqlx::PgExecutor<'_>, to: &str) -> sqlx::Result<bool> {
-    Ok(crate::db::contributions::count_post(db, &format!("mail:to:{}", to.to_lowercase())).await? <= MAILS_PER_RECIPIENT_HOUR)
+    limits::MAILS_TO.take(db, &to.to_lowercase()).await
 }
 
 /// A page that only says something (sent, done, invalid link), with an optional link onwards.
@@ -142,8 +135,8 @@ pub async fn register(
         email: email.as_str(),
         display_name: &display_name,
         password_hash: &hash,
-        role: role.as_str(),
-        status: Status::Pending.as_str(),
+        role,
+        status: Status::Pending,
         locale: layout.lang.code(),
         enterprise_name: enterprise.as_ref().map(|(n, _)| n.as_str()),
         tax_code: enterprise.as_ref().map(|(_, t)| t.as_str()),
@@ -237,7 +230,7 @@ pub async fn verify_email(FormCtx(layout): FormCtx, State(state): State<AppState
     }
     let user = users::find(&mut *tx, used.user_id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
-    let message = if user.role == "enterprise" && user.enterprise_id.is_none() { "auth.verified_pending" } else { "auth.verified" };
+    let message = if user.role == Role::Enterprise && user.enterprise_id.is_none() { "auth.verified_pending" } else { "auth.verified" };
     Ok(MessagePage::new(layout, "auth.verified_title", message, Some(("/login", "auth.sign_in"))).into_response())
 }
 
@@ -305,7 +298,7 @@ pub async fn login(
         }
     };
     let user = match user {
-        Some(user) if ok && matches!(user.status.as_str(), "active" | "pending") => user,
+        Some(user) if ok && user.status.may_sign_in() => user,
         _ => return Ok(invalid(LoginPage { layout, form, error: Some("auth.bad_credentials") })),
     };
     let actor = Actor { id: Some(user.id), label: user.email.clone(), ..actor };
@@ -314,10 +307,10 @@ pub async fn login(
         PendingSecondFactor::begin(&session, user.id, form.next).await?;
         return Ok(see_other("/login/second-factor"));
     }
-    AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, &user.role, false)).await?;
+    AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, user.role, false)).await?;
     users::record_login(&state.pool, user.id).await?;
     audit::record(&state.pool, &actor, Event::new("login.succeeded", "user", user.id.to_string())).await?;
-    let staff = Role::parse(&user.role).is_some_and(Role::is_staff);
+    let staff = user.role.is_staff();
     let response = see_other(if staff { "/account/security?required=1" } else { &form.next });
     Ok(with_cookie(response, &device_cookie(&state.keys, user.id, state.config.is_https())))
 }
@@ -378,7 +371,7 @@ pub async fn second_factor(
         return Ok(invalid(SecondFactorPage { layout, error: Some("auth.bad_code") }));
     }
     keys.succeeded(&state.pool, &actor).await?;
-    AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, &user.role, true)).await?;
+    AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, user.role, true)).await?;
     users::record_login(&state.pool, user.id).await?;
     audit::record(
         &state.pool,
@@ -440,7 +433,7 @@ pub async fn forgot(
 
 async fn send_reset(state: &AppState, email: Email, lang: crate::i18n::Lang) -> anyhow::Result<()> {
     let Some(user) = users::find_by_email(&state.pool, email.as_str()).await? else { return Ok(()) };
-    if !matches!(user.status.as_str(), "active" | "pending") {
+    if !user.status.may_sign_in() {
         return Ok(());
     }
     let mut tx = state.pool.begin().await?;

@@ -14,6 +14,7 @@ use crate::db::catalogue::{
 };
 use crate::db::content::{self, Decision};
 use crate::domain::Slug;
+use crate::domain::moderation::RatingOrder;
 use crate::domain::platform::{DecisionKind, EnterpriseRole, Kind, Pillar, Status};
 use crate::error::{AppError, AppResult};
 use crate::extract::{CurrentUser, Layout, PageCtx};
@@ -291,6 +292,11 @@ pub struct PlatformPage {
 
 impl PlatformPage {
     /// Where a flag form returns to.
+    /// The reasons a report (flag) may give.
+    fn flag_reasons(&self) -> [&'static str; 6] {
+        crate::domain::moderation::REASONS
+    }
+
     fn back_path(&self) -> String {
         format!("/platforms/{}#opinions", self.p.slug)
     }
@@ -429,7 +435,8 @@ pub async fn show_platform(
     Path(slug): Path<String>,
     Query(q): Query<OpinionsQuery>,
 ) -> AppResult<PlatformPage> {
-    platform_page(&state, layout, &slug, user.as_ref(), &q.order).await
+    let order = RatingOrder::parse(&q.order).unwrap_or(RatingOrder::Newest);
+    platform_page(&state, layout, &slug, user.as_ref(), order).await
 }
 
 /// `?order=` of the ratings on a platform page.
@@ -445,7 +452,7 @@ pub async fn platform_page(
     layout: Layout,
     slug: &str,
     user: Option<&CurrentUser>,
-    order: &str,
+    order: RatingOrder,
 ) -> AppResult<PlatformPage> {
     let pool = &state.pool;
     let slug = Slug::parse(slug).ok_or(AppError::NotFound)?;

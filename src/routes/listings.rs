@@ -19,7 +19,7 @@ use crate::db::catalogue;
 use crate::db::directory::{self, DirectoryEntry, NeedGroup};
 use crate::db::registrations;
 use crate::db::revisions::{self, FormBase, OwnedPlatform, Revision, SaveRefused};
-use crate::domain::listing::{Change, Listing, ListingForm, is_logo_name};
+use crate::domain::listing::{Change, Listing, ListingForm, RevisionState, is_logo_name};
 use crate::domain::platform::Kind;
 use crate::domain::registration::{Dossier, SECURITY_DOSSIER};
 use crate::error::{AppError, AppResult};
@@ -137,14 +137,16 @@ async fn page(
     preview: Option<String>,
 ) -> AppResult<EditPage> {
     let need_groups = directory::need_groups(&state.pool).await?;
-    let last_rejection =
-        revisions::last_decided(&state.pool, platform.id).await?.filter(|r| r.state == "rejected").and_then(|r| r.reject_reason);
+    let last_rejection = revisions::last_decided(&state.pool, platform.id)
+        .await?
+        .filter(|r| r.state == RevisionState::Rejected)
+        .and_then(|r| r.reject_reason);
     Ok(EditPage {
         layout,
         base_platform: stamp(platform.updated_at),
-        base_draft: open.filter(|r| r.state == "draft").map(|r| stamp(r.updated_at)).unwrap_or_default(),
-        awaiting_review: open.is_some_and(|r| r.state == "submitted"),
-        has_draft: open.is_some_and(|r| r.state == "draft"),
+        base_draft: open.filter(|r| r.state == RevisionState::Draft).map(|r| stamp(r.updated_at)).unwrap_or_default(),
+        awaiting_review: open.is_some_and(|r| r.state == RevisionState::Submitted),
+        has_draft: open.is_some_and(|r| r.state == RevisionState::Draft),
         platform,
         form,
         errors,

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
-use crate::db::contributions::{self, AboutUs, AuthorHistory, Decision, Flagger, Item, MonthReport, Refused};
+use crate::db::contributions::{self, AboutUs};
+use crate::db::moderation::{self, AuthorHistory, Decision, Flagger, Item, MonthReport, Refused};
 use crate::domain::moderation::{ItemKind, REASONS, redact_personal_data};
 use crate::error::{AppError, AppResult};
 use crate::extract::{Admin, EnterpriseUser, Layout, Moderator, PageCtx};
@@ -31,7 +32,7 @@ pub struct QueuePage {
 }
 
 impl QueuePage {
-    fn kinds(&self) -> [ItemKind; 5] {
+    fn kinds(&self) -> &'static [ItemKind] {
         ItemKind::ALL
     }
     fn rules(&self) -> [&'static str; 8] {
@@ -60,7 +61,7 @@ pub async fn list_queue(
     let only = ItemKind::parse(&q.kind);
     let platform: String = q.platform.trim().chars().take(120).collect();
     let rule: String = q.rule.trim().chars().take(40).collect();
-    let items = contributions::queue(&state.pool, moderator.id(), only, &platform, &rule, 200).await?;
+    let items = moderation::queue(&state.pool, moderator.id(), only, &platform, &rule, 200).await?;
     Ok(QueuePage { layout, items, kind: only.map(|k| k.as_str().to_owned()).unwrap_or_default(), platform, rule })
 }
 
@@ -90,15 +91,15 @@ async fn item_page(
     id: i64,
     error: Option<&'static str>,
 ) -> AppResult<ItemPage> {
-    let item = contributions::item(&state.pool, kind, id, moderator).await?.ok_or(AppError::NotFound)?;
+    let item = moderation::item(&state.pool, kind, id, moderator).await?.ok_or(AppError::NotFound)?;
     // Who flagged an item is not shown to a moderator it concerns.
-    let flags = if item.own { Vec::new() } else { contributions::flags_of(&state.pool, kind, id).await? };
+    let flags = if item.own { Vec::new() } else { moderation::flags_of(&state.pool, kind, id).await? };
     let history = match item.author_id {
-        Some(author) => contributions::author_history(&state.pool, author).await?,
+        Some(author) => moderation::author_history(&state.pool, author).await?,
         None => AuthorHistory::default(),
     };
     let redacted = item.text.as_deref().map(redact_personal_data).filter(|r| Some(r.as_str()) != item.text.as_deref());
-    let appeal = contributions::pending_appeal(&state.pool, kind, id).await?;
+    let appeal = moderation::pending_appeal(&state.pool, kind, id).await?;
     Ok(ItemPage { layout, item, history, redacted, appeal, flags, error })
 }
 
@@ -131,7 +132,7 @@ pub async fn decide_item(
     Form(form): Form<DecideForm>,
 ) -> AppResult<Response> {
     let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
-    let item = contributions::item(&state.pool, kind, id, user.id()).await?.ok_or(AppError::NotFound)?;
+    let item = moderation::item(&state.pool, kind, id, user.id()).await?.ok_or(AppError::NotFound)?;
     let note = Some(crate::domain::text::normalize(&form.note)).filter(|n| !n.is_empty());
     let decision = match form.action.as_str() {
         "approve" => Decision::Approve,
@@ -145,7 +146,7 @@ pub async fn decide_item(
         }
     };
     let mut tx = state.pool.begin().await?;
-    let before = match contributions::decide(&mut tx, kind, id, user.id(), &decision).await? {
+    let before = match moderation::decide(&mut tx, kind, id, user.id(), &decision).await? {
         Ok(before) => before,
         Err(refused) => {
             drop(tx);
@@ -189,7 +190,7 @@ pub struct TermsPage {
 
 /// `GET /staff/blocklist` (admins).
 pub async fn list_terms(PageCtx(layout): PageCtx, State(state): State<AppState>, _a: Admin) -> AppResult<TermsPage> {
-    Ok(TermsPage { layout, terms: contributions::terms(&state.pool).await? })
+    Ok(TermsPage { layout, terms: moderation::terms(&state.pool).await? })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -206,11 +207,11 @@ pub async fn change_terms(State(state): State<AppState>, Admin(admin): Admin, Fo
         if add.chars().count() > 100 {
             return Err(AppError::Conflict("moderation.term_too_long"));
         }
-        if contributions::add_term(&state.pool, &add, admin.id()).await? {
+        if moderation::add_term(&state.pool, &add, admin.id()).await? {
             audit::record(&state.pool, &admin.actor, Event::new("blocklist.added", "term", &add)).await?;
         }
     }
-    if !form.remove.is_empty() && contributions::remove_term(&state.pool, &form.remove).await? {
+    if !form.remove.is_empty() && moderation::remove_term(&state.pool, &form.remove).await? {
         audit::record(&state.pool, &admin.actor, Event::new("blocklist.removed", "term", &form.remove)).await?;
     }
     Ok(see_other("/staff/blocklist"))
@@ -247,5 +248,5 @@ impl ReportPage {
 
 /// `GET /moderation-report`: what was received, published and rejected (by reason), and how fast.
 pub async fn public_report(PageCtx(layout): PageCtx, State(state): State<AppState>) -> AppResult<ReportPage> {
-    Ok(ReportPage { layout, months: contributions::monthly_report(&state.pool).await? })
+    Ok(ReportPage { layout, months: moderation::monthly_report(&state.pool).await? })
 }

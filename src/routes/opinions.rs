@@ -10,16 +10,17 @@ use serde::Deserialize;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
-use crate::db::contributions::{self, FlagRefused, OwnRating, PublicItem, Summary};
+use crate::db::contributions::{self, OwnRating, PublicItem, Summary};
+use crate::db::moderation::{self, FlagRefused};
 use crate::db::{catalogue, outbox};
-use crate::domain::moderation::{Context, Hold, ItemKind, REASONS, hold_rule};
+use crate::domain::moderation::{Context, Hold, ItemKind, REASONS, RatingOrder, hold_rule};
 use crate::error::{AppError, AppResult};
 use crate::extract::{CurrentUser, EnterpriseUser, Layout, PageCtx};
 use crate::routes::form::{FormErrors, see_other};
 use crate::state::AppState;
 
-/// Ratings and feedback an account may post per hour, and the same per client address.
-pub const POSTS_PER_HOUR: i64 = 10;
+/// Ratings and feedback an account may post per hour (and a client address, `limits::POSTS`).
+pub const POSTS_PER_HOUR: i64 = crate::limits::POSTS.per_hour as i64;
 /// Longest comment, feedback, reply or appeal.
 const MAX_TEXT: usize = 3000;
 
@@ -35,7 +36,7 @@ pub struct Opinions {
     /// Median hours to an enterprise reply (last 90 days).
     pub reply_hours: Option<f64>,
     /// Order of the ratings list.
-    pub order: String,
+    pub order: RatingOrder,
     /// Who is looking.
     pub viewer: Viewer,
     /// Their rating.
@@ -80,6 +81,22 @@ impl Opinions {
     pub fn can_post(&self) -> bool {
         self.viewer == Viewer::Contributor
     }
+    /// The orders the ratings list can be shown in.
+    pub fn orders(&self) -> &'static [RatingOrder] {
+        RatingOrder::ALL
+    }
+    /// Whether the visitor is not signed in (and is offered to).
+    pub fn is_visitor(&self) -> bool {
+        self.viewer == Viewer::Visitor
+    }
+    /// Why a signed-in visitor may not post here, as a translation key.
+    pub fn why_not_key(&self) -> Option<&'static str> {
+        match self.viewer {
+            Viewer::Unverified => Some("opinions.verify_first"),
+            Viewer::Owner => Some("opinions.own_platform"),
+            Viewer::Visitor | Viewer::Contributor => None,
+        }
+    }
     /// The distribution bars: label, count, percent of all ratings (5 stars first).
     pub fn bars(&self, layout: &Layout) -> Vec<(String, i64, i64)> {
         (1..=5).rev().map(|stars| (layout.tc("opinions.stars", i64::from(stars)), self.with_stars(stars), self.share(stars))).collect()
@@ -109,7 +126,7 @@ impl Opinions {
 }
 
 /// Loads the citizens' part of a platform page for `user`.
-pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>, order: &str) -> AppResult<Opinions> {
+pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>, order: RatingOrder) -> AppResult<Opinions> {
     let pool = &state.pool;
     let (summary, ratings, feedback, reply_hours, faq) = tokio::try_join!(
         contributions::summary(pool, platform_id),
@@ -122,7 +139,7 @@ pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>
         None => (Viewer::Visitor, None),
         Some(u) => (viewer_of(state, u, platform_id).await?, contributions::own_rating(pool, platform_id, u.id()).await?),
     };
-    Ok(Opinions { summary, ratings, feedback, reply_hours, order: order.to_owned(), viewer, own, faq, ..Opinions::default() })
+    Ok(Opinions { summary, ratings, feedback, reply_hours, order, viewer, own, faq, ..Opinions::default() })
 }
 
 /// What `user` may do on the platform's page. An account that speaks for the platform's enterprise
@@ -142,8 +159,7 @@ async fn within_limits(state: &AppState, user: &CurrentUser) -> AppResult<()> {
     if contributions::recent_posts(&state.pool, user.id()).await? >= POSTS_PER_HOUR {
         return Err(AppError::TooManyRequests("opinions.too_many", 3600));
     }
-    let key = format!("post:ip:{}", crate::auth::throttle::address_bucket(user.actor.addr.as_deref()));
-    if i64::from(contributions::count_post(&state.pool, &key).await?) > POSTS_PER_HOUR {
+    if !crate::limits::POSTS.take_from(&state.pool, user.actor.addr.as_deref()).await? {
         return Err(AppError::TooManyRequests("opinions.too_many", 3600));
     }
     Ok(())
@@ -166,7 +182,7 @@ fn clean_text(text: &str) -> Option<String> {
 }
 
 async fn rule_for(state: &AppState, user: &CurrentUser, text: Option<&str>, burst: bool) -> AppResult<Option<Hold>> {
-    let terms = contributions::terms(&state.pool).await?;
+    let terms = moderation::terms(&state.pool).await?;
     let new_account = time::OffsetDateTime::now_utc() - user.row.created_at < time::Duration::days(1);
     Ok(hold_rule(text, &terms, Context { new_account, burst }))
 }
@@ -224,7 +240,7 @@ async fn refused(
     errors: FormErrors,
     typed: (String, String, String),
 ) -> AppResult<Response> {
-    let mut page = crate::routes::catalogue::platform_page(state, layout, slug, Some(&user), "").await?;
+    let mut page = crate::routes::catalogue::platform_page(state, layout, slug, Some(&user), RatingOrder::Newest).await?;
     page.opinions.errors = errors;
     page.opinions.typed = typed;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
@@ -319,7 +335,7 @@ pub async fn flag_item(
         return Err(AppError::Conflict("opinions.flag_too_new"));
     }
     let mut tx = state.pool.begin().await?;
-    let new = match contributions::flag(&mut tx, kind, id, user.id(), &form.reason).await? {
+    let new = match moderation::flag(&mut tx, kind, id, user.id(), &form.reason).await? {
         Ok(new) => new,
         Err(FlagRefused::NotFound) => return Err(AppError::NotFound),
         Err(FlagRefused::OwnItem) => return Err(AppError::Conflict("opinions.flag_own")),

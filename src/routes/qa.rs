@@ -21,7 +21,7 @@ use crate::routes::form::{FormErrors, invalid, see_other};
 use crate::state::AppState;
 
 /// Questions an account may ask per hour.
-pub const QUESTIONS_PER_HOUR: i64 = 3;
+pub const QUESTIONS_PER_HOUR: i64 = crate::limits::QUESTIONS.per_hour as i64;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "qa/list.html")]
@@ -47,6 +47,10 @@ pub struct QuestionPage {
 }
 
 impl QuestionPage {
+    /// The reasons a report (flag) may give.
+    fn flag_reasons(&self) -> [&'static str; 6] {
+        crate::domain::moderation::REASONS
+    }
     /// Where a flag form returns to.
     fn back_path(&self) -> String {
         format!("/qa/{}", self.question.id)
@@ -82,11 +86,11 @@ pub async fn show_question(
     let question = qa::find(&state.pool, id).await?.ok_or(AppError::NotFound)?;
     let is_asker = user.as_ref().is_some_and(|u| Some(u.id()) == question.user_id);
     let is_moderator = user.as_ref().is_some_and(|u| u.role.can_moderate() && u.auth.second_factor);
-    if question.state != "published" && !is_asker && !is_moderator {
+    if !question.state.is_published() && !is_asker && !is_moderator {
         return Err(AppError::NotFound);
     }
     let can_answer = match &user {
-        Some(u) if question.state == "published" => may_answer(&state, u, &question).await?.0,
+        Some(u) if question.state.is_published() => may_answer(&state, u, &question).await?.0,
         _ => false,
     };
     let answers = qa::answers(&state.pool, id).await?;
@@ -163,13 +167,12 @@ pub async fn ask_question(
         let platforms = platform_choices(&state).await?;
         return Ok(invalid(AskPage { layout, form, errors, platforms, verified: true }));
     }
-    let key = format!("question:ip:{}", user.actor.addr.as_deref().unwrap_or("unknown"));
     if qa::recent_questions(&state.pool, user.id()).await? >= QUESTIONS_PER_HOUR
-        || i64::from(contributions::count_post(&state.pool, &key).await?) > QUESTIONS_PER_HOUR
+        || !crate::limits::QUESTIONS.take_from(&state.pool, user.actor.addr.as_deref()).await?
     {
         return Err(AppError::TooManyRequests("qa.too_many", 3600));
     }
-    let terms = contributions::terms(&state.pool).await?;
+    let terms = crate::db::moderation::terms(&state.pool).await?;
     let new_account = time::OffsetDateTime::now_utc() - user.row.created_at < time::Duration::days(1);
     let hold = hold_rule(Some(&format!("{title}\n{body}")), &terms, Context { new_account, burst: false });
     let id = qa::ask(&state.pool, user.id(), &title, &body, platform, hold.map(Hold::as_str)).await?;
@@ -191,7 +194,7 @@ pub async fn answer_question(
     Path(id): Path<i64>,
     Form(form): Form<AnswerForm>,
 ) -> AppResult<Response> {
-    let question = qa::find(&state.pool, id).await?.filter(|q| q.state == "published").ok_or(AppError::NotFound)?;
+    let question = qa::find(&state.pool, id).await?.filter(|q| q.state.is_published()).ok_or(AppError::NotFound)?;
     let (allowed, enterprise) = may_answer(&state, &user, &question).await?;
     if !allowed {
         return Err(AppError::Forbidden);
@@ -201,7 +204,7 @@ pub async fn answer_question(
         return Err(AppError::Conflict("qa.answer_text"));
     }
     let staff = enterprise.is_none();
-    let hold = if staff { None } else { hold_rule(Some(&body), &contributions::terms(&state.pool).await?, Context::default()) };
+    let hold = if staff { None } else { hold_rule(Some(&body), &crate::db::moderation::terms(&state.pool).await?, Context::default()) };
     let answer = qa::answer(&state.pool, id, user.id(), enterprise, &body, staff, hold.map(Hold::as_str)).await?;
     audit::record(&state.pool, &user.actor, Event::new("answer.written", "answer", answer).after(serde_json::json!({"published": staff})))
         .await?;

@@ -17,8 +17,8 @@ use crate::db::registrations;
 use crate::db::reports::{self, Missing, Report, VIETNAM};
 use crate::db::revisions::{self, DecideRefused, QueueItem, Revision};
 use crate::db::users::{self, Listed};
-use crate::domain::account::Role;
-use crate::domain::listing::{Change, Listing};
+use crate::domain::account::{Role, Status};
+use crate::domain::listing::{Change, Listing, RevisionState};
 use crate::domain::registration::Dossier;
 use crate::error::{AppError, AppResult};
 use crate::extract::{Admin, Layout, Moderator, PageCtx, Staff};
@@ -79,7 +79,7 @@ pub struct RevisionPage {
 
 impl RevisionPage {
     fn is_open(&self) -> bool {
-        self.revision.state == "submitted"
+        self.revision.state == RevisionState::Submitted
     }
     fn reasons(&self) -> [&'static str; 4] {
         REJECT_REASONS
@@ -262,7 +262,7 @@ pub async fn approve_enterprise_account(
     Form(form): Form<ApproveAccountForm>,
 ) -> AppResult<Response> {
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
-    if account.role != "enterprise" || account.status != "pending" {
+    if account.role != Role::Enterprise || account.status != Status::Pending {
         return Ok((StatusCode::CONFLICT, enterprise_page(&state, layout, Some("staff.already_decided")).await?).into_response());
     }
     let mut tx = state.pool.begin().await?;
@@ -289,7 +289,7 @@ pub async fn approve_enterprise_account(
     };
     if !users::approve_enterprise(&mut *tx, user_id, enterprise_id, staff.id()).await? {
         drop(tx);
-        let own = users::find(&state.pool, user_id).await?.is_some_and(|a| a.status == "pending");
+        let own = users::find(&state.pool, user_id).await?.is_some_and(|a| a.status == Status::Pending);
         return Err(if own { AppError::Forbidden } else { AppError::Conflict("staff.already_decided") });
     }
     let event = Event::new("enterprise_account.approved", "user", user_id.to_string())
@@ -318,11 +318,11 @@ pub async fn reject_enterprise_account(
     Path(user_id): Path<i64>,
 ) -> AppResult<Response> {
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
-    if account.role != "enterprise" || account.status != "pending" {
+    if account.role != Role::Enterprise || account.status != Status::Pending {
         return Err(AppError::Conflict("staff.already_decided"));
     }
     let mut tx = state.pool.begin().await?;
-    users::set_status(&mut *tx, user_id, "disabled").await?;
+    users::set_status(&mut *tx, user_id, Status::Disabled).await?;
     let event = Event::new("enterprise_account.rejected", "user", user_id.to_string())
         .before(serde_json::json!({"status": "pending"}))
         .after(serde_json::json!({"status": "disabled"}));
@@ -353,7 +353,7 @@ pub struct UsersPage {
 }
 
 impl UsersPage {
-    fn roles(&self) -> [Role; 5] {
+    fn roles(&self) -> &'static [Role] {
         Role::ALL
     }
 }
@@ -395,7 +395,7 @@ pub async fn set_user_role(
     }
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
     let mut tx = state.pool.begin().await?;
-    users::set_role(&mut *tx, user_id, role.as_str()).await?;
+    users::set_role(&mut *tx, user_id, role).await?;
     let event = Event::new("user.role_changed", "user", user_id.to_string())
         .before(serde_json::json!({"role": account.role}))
         .after(serde_json::json!({"role": role.as_str()}));
@@ -418,21 +418,20 @@ pub async fn set_user_status(
     Path(user_id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
-    if !matches!(form.status.as_str(), "active" | "disabled") {
-        return Err(AppError::BadRequest("status"));
-    }
+    let status =
+        Status::parse(&form.status).filter(|s| matches!(s, Status::Active | Status::Disabled)).ok_or(AppError::BadRequest("status"))?;
     if user_id == admin.id() {
         return Err(AppError::Conflict("staff.not_yourself"));
     }
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
-    if account.status == "deleted" {
+    if account.status == Status::Deleted {
         return Err(AppError::Conflict("staff.already_decided"));
     }
     let mut tx = state.pool.begin().await?;
-    users::set_status(&mut *tx, user_id, &form.status).await?;
+    users::set_status(&mut *tx, user_id, status).await?;
     let event = Event::new("user.status_changed", "user", user_id.to_string())
         .before(serde_json::json!({"status": account.status}))
-        .after(serde_json::json!({"status": form.status}));
+        .after(serde_json::json!({"status": status}));
     audit::record(&mut *tx, &admin.actor, event).await?;
     tx.commit().await?;
     set_flash(&admin.session, "staff.status_changed").await?;

@@ -1,4 +1,8 @@
-//! Sign-in throttling. Each attempt at a password (at sign-in, or when a signed-in person confirms
+//! The portal's limits, counted in PostgreSQL (`db::limits`) so that every process shares them:
+//! sign-in throttling with locks ([`AttemptKeys`]) and hourly allowances for what people post
+//! and the mails they ask for ([`Hourly`]).
+//!
+//! Sign-in throttling: each attempt at a password (at sign-in, or when a signed-in person confirms
 //! an action with it) or at a second factor is counted, before it is checked, against three keys:
 //!
 //! - the account and the client address together (5 failures allowed),
@@ -22,7 +26,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use crate::auth::Keys;
 use crate::db::audit::{self, Actor, Event};
-use crate::db::users::{self, Attempt};
+use crate::db::limits::{self as counters, Attempt};
 use crate::error::{AppError, AppResult};
 
 /// Failures within this window count together.
@@ -81,7 +85,7 @@ impl AttemptKeys {
     /// while its own address has no failures.
     pub async fn count(&self, pool: &sqlx::PgPool, known_device: bool, actor: &Actor) -> AppResult<()> {
         let soft = known_device.then_some((self.account.as_str(), self.pair.as_str()));
-        match users::login_attempt(pool, &self.all(), WINDOW, soft).await? {
+        match counters::login_attempt(pool, &self.all(), WINDOW, soft).await? {
             Attempt::Refused(secs) => Err(AppError::TooManyRequests("auth.locked", secs)),
             Attempt::Counted(locked) => {
                 for (key, failures) in locked {
@@ -98,7 +102,7 @@ impl AttemptKeys {
     /// After a success: the account's keys are forgotten, the address gets the attempt back.
     pub async fn succeeded(&self, pool: &sqlx::PgPool, actor: &Actor) -> AppResult<()> {
         let cleared = [self.pair.clone(), self.account.clone()];
-        for key in users::login_succeeded(pool, &cleared, &[(self.address.clone(), ADDRESS_FREE)]).await? {
+        for key in counters::login_succeeded(pool, &cleared, &[(self.address.clone(), ADDRESS_FREE)]).await? {
             let kind = kind_of(&key);
             tracing::info!(throttle.kind = kind, "sign-in lock cleared by a successful sign-in");
             audit::record(pool, actor, Event::new("login.unlocked", "throttle", kind)).await?;
@@ -109,7 +113,7 @@ impl AttemptKeys {
     /// Gives a counted attempt back to every key, when it could not be checked (the server was
     /// too busy): a person retrying must not lock themselves out.
     pub async fn give_back(&self, pool: &sqlx::PgPool) -> AppResult<()> {
-        users::login_succeeded(pool, &[], &self.all()).await?;
+        counters::login_succeeded(pool, &[], &self.all()).await?;
         Ok(())
     }
 
@@ -131,6 +135,36 @@ impl AttemptKeys {
                 Err(e)
             }
         }
+    }
+}
+
+/// An hourly allowance: what one subject (a client address, an account, a recipient) may do in
+/// a clock hour.
+#[derive(Debug, Clone, Copy)]
+pub struct Hourly {
+    name: &'static str,
+    /// Uses allowed per hour.
+    pub per_hour: i32,
+}
+
+/// Ratings and feedback from one client address.
+pub const POSTS: Hourly = Hourly { name: "post:ip", per_hour: 10 };
+/// Questions from one client address.
+pub const QUESTIONS: Hourly = Hourly { name: "question:ip", per_hour: 3 };
+/// Requests for mails (confirmation, reset, "this address has an account") from one client address.
+pub const MAIL_REQUESTS: Hourly = Hourly { name: "mail:ip", per_hour: 10 };
+/// Such mails sent to one recipient.
+pub const MAILS_TO: Hourly = Hourly { name: "mail:to", per_hour: 3 };
+
+impl Hourly {
+    /// Counts one use by `subject`; whether it is within the allowance.
+    pub async fn take(&self, db: impl sqlx::PgExecutor<'_>, subject: &str) -> sqlx::Result<bool> {
+        Ok(counters::count_in_hour(db, &format!("{}:{subject}", self.name)).await? <= self.per_hour)
+    }
+
+    /// Counts one use from a client address (IPv6: its /64).
+    pub async fn take_from(&self, db: impl sqlx::PgExecutor<'_>, addr: Option<&str>) -> sqlx::Result<bool> {
+        self.take(db, &address_bucket(addr)).await
     }
 }
 

@@ -69,9 +69,48 @@ pub struct ErrorPage {
     pub message_key: &'static str,
 }
 
+/// Named constraints whose violation a person can cause (two people at once, or a value taken
+/// meanwhile), with the message shown; other violations are answered by their class below.
+const CONSTRAINTS: [(&str, StatusCode, &str); 8] = [
+    ("users_email_key", StatusCode::CONFLICT, "error.email_taken"),
+    ("enterprises_tax_code_key", StatusCode::CONFLICT, "staff.tax_code_taken"),
+    ("enterprises_slug_key", StatusCode::CONFLICT, "error.duplicate"),
+    ("platforms_slug_key", StatusCode::CONFLICT, "error.duplicate"),
+    ("ratings_platform_id_user_id_key", StatusCode::CONFLICT, "error.duplicate"),
+    ("monthly_reports_platform_id_period_key", StatusCode::CONFLICT, "error.duplicate"),
+    ("revisions_platform_id_open_key", StatusCode::CONFLICT, "listing.conflict_review"),
+    ("appeals_target_type_target_id_key", StatusCode::CONFLICT, "opinions.already_appealed"),
+];
+
+/// How a violated constraint is answered: a named one from [`CONSTRAINTS`], else by the class of
+/// its SQLSTATE (unique 23505 and foreign key 23503: 409; check 23514, not-null 23502 and too
+/// long 22001: 422). `None` for anything that is not a constraint.
+fn constraint_answer(code: Option<&str>, constraint: Option<&str>) -> Option<(StatusCode, &'static str)> {
+    if let Some((_, status, key)) = CONSTRAINTS.iter().find(|(name, _, _)| Some(*name) == constraint) {
+        return Some((*status, key));
+    }
+    match code? {
+        "23505" => Some((StatusCode::CONFLICT, "error.duplicate")),
+        "23503" => Some((StatusCode::CONFLICT, "error.reference")),
+        "23514" | "23502" | "22001" => Some((StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request")),
+        _ => None,
+    }
+}
+
+/// The answer to a database error that is a constraint violation.
+fn violated(e: &sqlx::Error) -> Option<(StatusCode, &'static str)> {
+    let db = e.as_database_error()?;
+    constraint_answer(db.code().as_deref(), db.constraint())
+}
+
 impl AppError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
+        if let Self::Database(e) = self
+            && let Some((status, _)) = violated(e)
+        {
+            return status;
+        }
         match self {
             Self::NotFound | Self::Database(sqlx::Error::RowNotFound) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -86,6 +125,11 @@ impl AppError {
     }
 
     fn message_key(&self) -> &'static str {
+        if let Self::Database(e) = self
+            && let Some((_, key)) = violated(e)
+        {
+            return key;
+        }
         match self {
             Self::Conflict(key) | Self::TooManyRequests(key, _) | Self::Busy(key, _) => return key,
             Self::Forbidden => return "error.forbidden",
@@ -124,6 +168,10 @@ impl IntoResponse for AppError {
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
+        } else if let Self::Database(e) = &self
+            && let Some(db) = e.as_database_error()
+        {
+            tracing::info!(constraint = db.constraint().unwrap_or("-"), "request refused by a database constraint");
         }
         error_response(status, self.message_key())
     }
@@ -151,6 +199,22 @@ mod tests {
         ];
         for (error, status) in cases {
             assert_eq!(error.status(), status, "{error}");
+        }
+    }
+
+    #[test]
+    fn constraint_violations_are_answered_by_name_then_by_class() {
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<(StatusCode, &'a str)>, &'a str);
+        let cases: [Case<'_>; 6] = [
+            (Some("23505"), Some("users_email_key"), Some((StatusCode::CONFLICT, "error.email_taken")), "a named unique constraint"),
+            (Some("23505"), Some("news_slug_key"), Some((StatusCode::CONFLICT, "error.duplicate")), "another unique constraint"),
+            (Some("23503"), Some("ratings_platform_id_fkey"), Some((StatusCode::CONFLICT, "error.reference")), "a foreign key"),
+            (Some("23514"), Some("ratings_stars_check"), Some((StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request")), "a check"),
+            (Some("22001"), None, Some((StatusCode::UNPROCESSABLE_ENTITY, "error.bad_request")), "a value too long"),
+            (Some("40001"), None, None, "a serialisation failure is not the visitor's doing"),
+        ];
+        for (code, constraint, expected, why) in cases {
+            assert_eq!(constraint_answer(code, constraint), expected, "{why}");
         }
     }
 

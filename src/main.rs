@@ -40,6 +40,8 @@ enum Command {
     User(UserCommand),
     /// Print the connection URL of the embedded cluster (for psql, pg_dump), starting it if needed.
     DbUrl,
+    /// Stop the embedded cluster that `db-url` started (not while a portal serves from it).
+    DbStop,
     /// Change the secret key: re-encrypt the TOTP secrets from the key in NDP_OLD_SECRET_KEY (or
     /// the generated key file) to the one in NDP_SECRET_KEY, and remove the recovery codes, which
     /// cannot be re-keyed. Run it with the portal stopped.
@@ -142,6 +144,12 @@ async fn run(args: Cli) -> anyhow::Result<()> {
             let cluster = ndp::embedded_pg::EmbeddedPg::new(&config.data_dir, config.pg_bindir.as_deref(), &config.pg_system_user)?;
             cluster.start().await?;
             say(&cluster.url(ndp::embedded_pg::DATABASE))
+        }
+        Command::DbStop => {
+            let _lock = cli::PidLock::acquire(&config.data_dir)?;
+            let cluster = ndp::embedded_pg::EmbeddedPg::new(&config.data_dir, config.pg_bindir.as_deref(), &config.pg_system_user)?;
+            cluster.stop().await?;
+            say("embedded PostgreSQL stopped")
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Background work of each process: delivering the mail outbox (SMTP when `NDP_SMTP_URL` is set,
-//! otherwise one `.eml` file per mail under `<data dir>/mail/`), monthly-report reminders and
-//! housekeeping (expired sessions, old tokens, stale throttle rows).
+//! The portal's mails that are not answers to a form (monthly-report reminders, notices to
+//! enterprises), written in each recipient's language, and the background work of each process:
+//! delivering the mail outbox (SMTP when `NDP_SMTP_URL` is set, otherwise one `.eml` file per mail
+//! under `<data dir>/mail/`) and housekeeping (expired sessions, old tokens, stale counters).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::db::outbox::{self, Pending};
+use crate::i18n::Lang;
 
 /// How often the outbox is looked at.
 const POLL: Duration = Duration::from_secs(2);
@@ -76,9 +78,48 @@ async fn run_chores(pool: &PgPool) {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
     }
-    if let Err(e) = crate::db::reports::queue_reminders(pool, time::OffsetDateTime::now_utc()).await {
+    if let Err(e) = queue_report_reminders(pool, time::OffsetDateTime::now_utc()).await {
         tracing::warn!(error = %e, "report reminders failed");
     }
+}
+
+/// From the 20th to the 25th (Vietnam time), queues one reminder per enterprise account whose
+/// enterprise still owes last month's report, in the account's language; each account is
+/// reminded once per period.
+pub async fn queue_report_reminders(pool: &PgPool, now: time::OffsetDateTime) -> sqlx::Result<usize> {
+    use crate::db::reports::{VIETNAM, deadline, owing_reminders, period_of, period_text, previous_period};
+    let today = now.to_offset(VIETNAM).date();
+    if !(20..=25).contains(&today.day()) {
+        return Ok(0);
+    }
+    let period = previous_period(period_of(today));
+    let template = format!("report_reminder_{}", period_text(period));
+    let owing = owing_reminders(pool, period, &template).await?;
+    let due = deadline(period);
+    for account in &owing {
+        let lang = Lang::parse(&account.locale).unwrap_or_default();
+        let args = [("period", period_text(period)), ("platforms", account.platforms.clone()), ("deadline", lang.date(due.date()))];
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mail = outbox::Mail {
+            to: &account.email,
+            subject: lang.t_with("mail.report_reminder_subject", &args),
+            body: lang.t_with("mail.report_reminder_body", &args),
+            template: &template,
+        };
+        outbox::queue(pool, mail).await?;
+    }
+    Ok(owing.len())
+}
+
+/// Tells the platform's enterprise, in each account's language, that a rating or feedback about
+/// it was published at `link` (absolute), in the transaction that published it.
+pub async fn queue_new_item_notices(tx: &mut sqlx::PgConnection, platform_id: i64, link: &str) -> sqlx::Result<()> {
+    for (email, locale) in crate::db::contributions::platform_owners(&mut *tx, platform_id).await? {
+        let lang = Lang::parse(&locale).unwrap_or_default();
+        let body = lang.t_with("mail.new_item_body", &[("link", link)]);
+        outbox::queue(&mut *tx, outbox::Mail { to: &email, subject: lang.t("mail.new_item_subject"), body, template: "new_item" }).await?;
+    }
+    Ok(())
 }
 
 /// Delivers every due mail once; failures are retried later with a growing delay.

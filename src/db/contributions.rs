@@ -377,15 +377,17 @@ pub async fn about_enterprise(db: impl PgExecutor<'_>, enterprise_id: i64, limit
     .await
 }
 
-/// Verified, active enterprise accounts of the platform's enterprises (to tell them of new items).
-pub async fn platform_owners(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        r#"select u.email from users u join platform_enterprises pe on pe.enterprise_id = u.enterprise_id
+/// Verified, active enterprise accounts of the platform's enterprises (to tell them of new
+/// items): their addresses and languages.
+pub async fn platform_owners(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::Result<Vec<(String, String)>> {
+    let rows = sqlx::query!(
+        r#"select distinct u.email, u.locale from users u join platform_enterprises pe on pe.enterprise_id = u.enterprise_id
            where pe.platform_id = $1 and u.status = 'active' and u.email_verified_at is not null"#,
         platform_id
     )
     .fetch_all(db)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.email, r.locale)).collect())
 }
 
 /// Whether the enterprise is linked to the platform.

@@ -1,7 +1,7 @@
 //! Monthly figures per platform (Decision 186 asks for them by the 25th of the following month),
 //! who has not reported, and reminder mails before the deadline.
 
-use sqlx::{PgExecutor, PgPool};
+use sqlx::PgExecutor;
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 /// Vietnam's time zone (no daylight saving).
@@ -203,52 +203,35 @@ pub async fn submitted(db: impl PgExecutor<'_>, period: Date) -> sqlx::Result<Ve
         .collect())
 }
 
-/// From the 20th to the 25th (Vietnam time), queues one reminder per enterprise account whose
-/// enterprise still owes last month's report. Each mail is queued once per period.
-pub async fn queue_reminders(pool: &PgPool, now: OffsetDateTime) -> sqlx::Result<usize> {
-    let today = now.to_offset(VIETNAM).date();
-    if !(20..=25).contains(&today.day()) {
-        return Ok(0);
-    }
-    let period = previous_period(period_of(today));
-    let template = format!("report_reminder_{}", period_text(period));
-    let owing = sqlx::query!(
-        r#"select u.email, string_agg(distinct p.name, ', ') as "platforms!"
+/// An enterprise account that still owes reports for a period and has not been reminded of it.
+#[derive(Debug, Clone)]
+pub struct Owing {
+    /// Where the reminder goes.
+    pub email: String,
+    /// The account's language.
+    pub locale: String,
+    /// The platforms whose report is missing, by name.
+    pub platforms: String,
+}
+
+/// Verified, active enterprise accounts whose enterprise owes `period`'s report for a platform, and
+/// that were not yet sent a mail with `template` (the reminder of that period), in one query.
+pub async fn owing_reminders(db: impl PgExecutor<'_>, period: Date, template: &str) -> sqlx::Result<Vec<Owing>> {
+    sqlx::query_as!(
+        Owing,
+        r#"select u.email, min(u.locale) as "locale!", string_agg(distinct p.name, ', ') as "platforms!"
            from users u
            join platform_enterprises pe on pe.enterprise_id = u.enterprise_id
            join platforms p on p.id = pe.platform_id
            where u.status = 'active' and u.role = 'enterprise' and u.email_verified_at is not null
              and not exists (select 1 from monthly_reports m where m.platform_id = p.id and m.period = $1 and m.submitted_at is not null)
+             and not exists (select 1 from mail_outbox o where lower(o.to_address) = lower(u.email) and o.template = $2)
            group by u.email"#,
-        period
+        period,
+        template
     )
-    .fetch_all(pool)
-    .await?;
-    let mut queued = 0;
-    for row in owing {
-        if crate::db::outbox::exists(pool, &row.email, &template).await? {
-            continue;
-        }
-        let body = format!(
-            "Kính gửi Quý đơn vị,\n\nCổng thông tin nền tảng số quốc gia nhắc: báo cáo số liệu tháng {} của các nền tảng sau chưa được gửi: {}.\nHạn gửi là ngày 25/{:02}/{}.\n\nVui lòng đăng nhập và gửi báo cáo tại mục “Báo cáo tháng” trong trang tài khoản.\n",
-            period_text(period),
-            row.platforms,
-            u8::from(deadline(period).month()),
-            deadline(period).year()
-        );
-        crate::db::outbox::queue(
-            pool,
-            crate::db::outbox::Mail {
-                to: &row.email,
-                subject: format!("Nhắc gửi báo cáo tháng {}", period_text(period)),
-                body,
-                template: &template,
-            },
-        )
-        .await?;
-        queued += 1;
-    }
-    Ok(queued)
+    .fetch_all(db)
+    .await
 }
 
 #[cfg(test)]

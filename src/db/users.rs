@@ -310,8 +310,9 @@ pub async fn revoke_tokens(db: impl PgExecutor<'_>, user_id: i64, purpose: &str)
         .map(drop)
 }
 
-/// Housekeeping: expired sessions, old tokens, stale throttle rows, old posting counters, and
-/// mails sent more than a week ago (their bodies hold one-time links).
+/// Housekeeping: expired sessions, old tokens, stale throttle rows, old posting counters, and the
+/// bodies of mails sent more than a week ago (they hold one-time links; the rows stay, so a
+/// reminder is still sent once).
 pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     let sessions = sqlx::query!("delete from tower_sessions.session where expiry_date < now()").execute(db).await?.rows_affected();
     let tokens = sqlx::query!("delete from email_tokens where expires_at < now() - interval '7 days'").execute(db).await?.rows_affected();
@@ -323,7 +324,12 @@ pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
     .rows_affected();
     let limits =
         sqlx::query!("delete from contribution_limits where window_start < now() - interval '1 day'").execute(db).await?.rows_affected();
-    let mails = sqlx::query!("delete from mail_outbox where sent_at < now() - interval '7 days'").execute(db).await?.rows_affected();
+    let mails = sqlx::query!(
+        "update mail_outbox set body_text = '', body_html = null where sent_at < now() - interval '7 days' and body_text <> ''"
+    )
+    .execute(db)
+    .await?
+    .rows_affected();
     Ok(sessions + tokens + throttle + limits + mails)
 }
 

@@ -174,7 +174,7 @@ pub async fn decide_item(
         && let Some(slug) = &item.platform_slug
         && let Some(platform) = crate::db::catalogue::find(&mut *tx, slug).await?
     {
-        crate::routes::opinions::notify_owners(&mut tx, platform.id, slug).await?;
+        crate::mail::queue_new_item_notices(&mut tx, platform.id, &state.link(&format!("/platforms/{slug}#opinions"))).await?;
     }
     tx.commit().await?;
     set_flash(&user.session, if published { "moderation.published" } else { "moderation.rejected" }).await?;

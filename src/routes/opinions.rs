@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
+use crate::db::catalogue;
 use crate::db::contributions::{self, OwnRating, PublicItem, Summary};
 use crate::db::moderation::{self, FlagRefused};
-use crate::db::{catalogue, outbox};
 use crate::domain::moderation::{Context, Hold, ItemKind, REASONS, RatingOrder, hold_rule};
 use crate::error::{AppError, AppResult};
 use crate::extract::{CurrentUser, EnterpriseUser, Layout, PageCtx};
@@ -223,7 +223,7 @@ pub async fn rate_platform(
     let after = serde_json::json!({"stars": stars, "comment": comment, "hold": hold.map(Hold::as_str)});
     audit::record(&mut *tx, &user.actor, Event::new("rating.saved", "rating", id).after(after)).await?;
     if hold.is_none() && comment.is_none() {
-        notify_owners(&mut tx, platform_id, &slug).await?;
+        crate::mail::queue_new_item_notices(&mut tx, platform_id, &state.link(&format!("/platforms/{slug}#opinions"))).await?;
     }
     tx.commit().await?;
     let flash = if hold.is_none() && comment.is_none() { "opinions.rating_published" } else { "opinions.rating_pending" };
@@ -294,16 +294,6 @@ pub async fn send_feedback(
     tx.commit().await?;
     set_flash(&user.session, "opinions.feedback_pending").await?;
     Ok(see_other(&format!("/platforms/{slug}#opinions")))
-}
-
-/// Tells the platform's enterprise that something about it was published.
-pub async fn notify_owners(tx: &mut sqlx::PgConnection, platform_id: i64, slug: &str) -> sqlx::Result<()> {
-    for email in contributions::platform_owners(&mut *tx, platform_id).await? {
-        let lang = crate::i18n::Lang::Vi;
-        let body = lang.t_with("mail.new_item_body", &[("slug", slug)]);
-        outbox::queue(&mut *tx, outbox::Mail { to: &email, subject: lang.t("mail.new_item_subject"), body, template: "new_item" }).await?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -605,10 +605,10 @@ async fn enterprises_owing_last_months_report_get_one_reminder_before_the_deadli
     .await
     .unwrap();
     let early = time::macros::datetime!(2026-11-10 09:00 +7).to_offset(time::UtcOffset::UTC);
-    assert_eq!(ndp::db::reports::queue_reminders(&app.pool, early).await.unwrap(), 0, "nothing before the 20th");
+    assert_eq!(ndp::mail::queue_report_reminders(&app.pool, early).await.unwrap(), 0, "nothing before the 20th");
     let due = time::macros::datetime!(2026-11-21 09:00 +7).to_offset(time::UtcOffset::UTC);
-    assert_eq!(ndp::db::reports::queue_reminders(&app.pool, due).await.unwrap(), 1, "only the enterprise that owes October");
-    assert_eq!(ndp::db::reports::queue_reminders(&app.pool, due).await.unwrap(), 0, "once per month");
+    assert_eq!(ndp::mail::queue_report_reminders(&app.pool, due).await.unwrap(), 1, "only the enterprise that owes October");
+    assert_eq!(ndp::mail::queue_report_reminders(&app.pool, due).await.unwrap(), 0, "once per month");
     let mail = app.last_mail("dn@coccoc.example.vn", "report_reminder_2026-10").await;
     assert!(mail.contains("Cốc Cốc") && mail.contains("25/11/2026"), "{mail}");
 }

@@ -122,6 +122,18 @@ pub async fn queue_new_item_notices(tx: &mut sqlx::PgConnection, platform_id: i6
     Ok(())
 }
 
+/// Tells the owner of an enterprise account, in their language, that staff approved it (it may
+/// now act for its enterprise) or rejected it.
+pub async fn queue_account_decided(tx: &mut sqlx::PgConnection, account: &crate::db::users::UserRow, approved: bool) -> sqlx::Result<()> {
+    let lang = Lang::parse(&account.locale).unwrap_or_default();
+    let (subject, body, template) = if approved {
+        ("mail.account_approved_subject", "mail.account_approved_body", "account_approved")
+    } else {
+        ("mail.account_rejected_subject", "mail.account_rejected_body", "account_rejected")
+    };
+    outbox::queue(&mut *tx, outbox::Mail { to: &account.email, subject: lang.t(subject), body: lang.t(body), template }).await
+}
+
 /// Delivers every due mail once; failures are retried later with a growing delay.
 async fn deliver_due(pool: &PgPool, delivery: &Delivery, from: &str) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await?;

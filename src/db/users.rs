@@ -484,6 +484,25 @@ pub async fn create_enterprise(db: impl PgExecutor<'_>, slug: &str, name: &str, 
     .await
 }
 
+/// Creates the enterprise a pending account asked for at registration (its name and tax code;
+/// the slug from the name, made unique with the account's id when taken); `None` when an
+/// enterprise already has the tax code.
+pub async fn enterprise_from_registration(tx: &mut sqlx::PgConnection, account: &UserRow) -> sqlx::Result<Option<i64>> {
+    if let Some(code) = &account.requested_tax_code
+        && tax_code_taken(&mut *tx, code).await?
+    {
+        return Ok(None);
+    }
+    let name = account.requested_enterprise_name.clone().unwrap_or_else(|| account.display_name.clone());
+    let base = crate::domain::text::slugify(&name);
+    let base = if base.is_empty() { format!("doanh-nghiep-{}", account.id) } else { base };
+    let tax_code = account.requested_tax_code.as_deref();
+    match create_enterprise(&mut *tx, &base, &name, tax_code).await? {
+        Some(id) => Ok(Some(id)),
+        None => create_enterprise(&mut *tx, &format!("{base}-{}", account.id), &name, tax_code).await,
+    }
+}
+
 /// Enterprise slugs and names, for the approval form.
 pub async fn enterprise_choices(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query!("select slug, name from enterprises order by name").fetch_all(db).await?;

@@ -102,69 +102,93 @@ pub async fn register(
     client: Client,
     Form(mut form): Form<RegisterForm>,
 ) -> AppResult<Response> {
-    let mut errors = FormErrors::new();
-    let role = match form.account_type.as_str() {
-        "citizen" => Some(Role::Citizen),
-        "enterprise" => Some(Role::Enterprise),
-        _ => {
-            errors.add("account_type", "form.choice");
-            None
+    let request = match form.parse() {
+        Ok(request) => request,
+        Err(errors) => {
+            form.password.clear();
+            return Ok(invalid(RegisterPage { layout, form, errors }));
         }
-    };
-    let email = errors.check("email", Email::parse(&form.email));
-    errors.check("password", check_new_password(&form.password, &form.email));
-    let display_name = errors.check("display_name", parse_display_name(&form.display_name));
-    let mut enterprise = None;
-    if role == Some(Role::Enterprise) {
-        let name = errors.check("enterprise_name", parse_display_name(&form.enterprise_name));
-        let tax = errors.check("tax_code", TaxCode::parse(&form.tax_code));
-        enterprise = name.zip(tax);
-    }
-    if form.consent != "yes" {
-        errors.add("consent", "form.consent");
-    }
-    let (Some(role), Some(email), Some(display_name), true) = (role, email, display_name, errors.is_empty()) else {
-        form.password.clear();
-        return Ok(invalid(RegisterPage { layout, form, errors }));
     };
     mail_request_allowed(&state.pool, client.addr.as_deref()).await?;
     let hash = password::hash(std::mem::take(&mut form.password)).await?;
-    let site = &state.site;
     let mut tx = state.pool.begin().await?;
     let new = NewUser {
-        email: email.as_str(),
-        display_name: &display_name,
+        email: request.email.as_str(),
+        display_name: &request.display_name,
         password_hash: &hash,
-        role,
+        role: request.role,
         status: Status::Pending,
         locale: layout.lang.code(),
-        enterprise_name: enterprise.as_ref().map(|(n, _)| n.as_str()),
-        tax_code: enterprise.as_ref().map(|(_, t)| t.as_str()),
+        enterprise_name: request.enterprise.as_ref().map(|(n, _)| n.as_str()),
+        tax_code: request.enterprise.as_ref().map(|(_, t)| t.as_str()),
         verified: false,
         enterprise_id: None,
         registered_addr: client.addr.as_deref().and_then(|a| a.parse().ok()),
     };
     match users::insert(&mut *tx, &new).await? {
-        Some(id) => {
-            // A new account's first link is always sent (and counted): no one can keep it away.
-            recipient_allowed(&mut *tx, email.as_str()).await?;
-            queue_verification(&mut tx, id, email.as_str(), layout.lang, site).await?;
-            let actor = Actor { id: Some(id), label: email.as_str().to_owned(), addr: None, request_id: None };
-            audit::record(
-                &mut *tx,
-                &actor,
-                Event::new("user.registered", "user", id.to_string()).after(serde_json::json!({"role": role.as_str()})),
-            )
-            .await?;
+        Some(id) => welcome(&mut tx, id, &request, layout.lang, &state.site).await?,
+        // The address has an account: its owner is told (within the hourly share); the visitor
+        // sees the same page either way.
+        None if recipient_allowed(&mut *tx, request.email.as_str()).await? => {
+            queue_exists_notice(&mut tx, request.email.as_str(), layout.lang, &state.site).await?;
         }
-        None => {
-            if recipient_allowed(&mut *tx, email.as_str()).await? {
-                queue_exists_notice(&mut tx, email.as_str(), layout.lang, site).await?;
-            }
-        }
+        None => {}
     }
     tx.commit().await?;
     Ok(see_other("/register/sent"))
+}
+
+/// What a valid registration asks for.
+struct AccountRequest {
+    role: Role,
+    email: Email,
+    display_name: String,
+    enterprise: Option<(String, TaxCode)>,
+}
+
+impl RegisterForm {
+    /// The registration, or every error of the form.
+    fn parse(&self) -> Result<AccountRequest, FormErrors> {
+        let mut errors = FormErrors::new();
+        let role = match self.account_type.as_str() {
+            "citizen" => Some(Role::Citizen),
+            "enterprise" => Some(Role::Enterprise),
+            _ => {
+                errors.add("account_type", "form.choice");
+                None
+            }
+        };
+        let email = errors.check("email", Email::parse(&self.email));
+        errors.check("password", check_new_password(&self.password, &self.email));
+        let display_name = errors.check("display_name", parse_display_name(&self.display_name));
+        let enterprise = if role == Some(Role::Enterprise) {
+            let name = errors.check("enterprise_name", parse_display_name(&self.enterprise_name));
+            name.zip(errors.check("tax_code", TaxCode::parse(&self.tax_code)))
+        } else {
+            None
+        };
+        if self.consent != "yes" {
+            errors.add("consent", "form.consent");
+        }
+        match (role, email, display_name) {
+            (Some(role), Some(email), Some(display_name)) if errors.is_empty() => {
+                Ok(AccountRequest { role, email, display_name, enterprise })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A new account's first verification link (always sent, and counted: no one can keep it away)
+/// and its audit event.
+async fn welcome(tx: &mut sqlx::PgConnection, id: i64, request: &AccountRequest, lang: crate::i18n::Lang, site: &str) -> AppResult<()> {
+    let email = request.email.as_str();
+    recipient_allowed(&mut *tx, email).await?;
+    queue_verification(tx, id, email, lang, site).await?;
+    let actor = Actor { id: Some(id), label: email.to_owned(), addr: None, request_id: None };
+    let event = Event::new("user.registered", "user", id.to_string()).after(serde_json::json!({"role": request.role}));
+    audit::record(&mut *tx, &actor, event).await?;
+    Ok(())
 }
 
 /// Queues the mail with a one-time link that verifies `email` for account `user_id`.
@@ -352,34 +376,33 @@ pub async fn second_factor(
     let actor = Actor { id: Some(user.id), label: user.email.clone(), addr: client.addr, request_id: client.request_id };
     let known = known_device(&headers, &state.keys, state.config.is_https()) == Some(user.id);
     keys.count(&state.pool, known, &actor).await?;
-    let accepted = if form.recovery_code.trim().is_empty() {
-        match user.totp_secret.as_deref().map(|s| state.keys.open(s)).transpose()? {
-            Some(secret) => match totp::verify(&secret, &form.code, totp::now_unix(), user.totp_last_step) {
-                Some(step) => users::accept_totp_step(&state.pool, user.id, step).await?,
-                None => false,
-            },
-            None => false,
-        }
-    } else {
-        let used = users::use_recovery_code(&state.pool, user.id, &token::recovery_code_hash(&state.keys, &form.recovery_code)).await?;
-        if used {
-            audit::record(&state.pool, &actor, Event::new("login.recovery_code_used", "user", user.id.to_string())).await?;
-        }
-        used
-    };
+    let accepted = second_factor_ok(&state, &user, &form, &actor).await?;
     if !accepted {
         return Ok(invalid(SecondFactorPage { layout, error: Some("auth.bad_code") }));
     }
     keys.succeeded(&state.pool, &actor).await?;
     AuthSession::begin(&session, AuthSession::new(user.id, &user.display_name, user.role, true)).await?;
     users::record_login(&state.pool, user.id).await?;
-    audit::record(
-        &state.pool,
-        &actor,
-        Event::new("login.succeeded", "user", user.id.to_string()).after(serde_json::json!({"second_factor": true})),
-    )
-    .await?;
+    let event = Event::new("login.succeeded", "user", user.id.to_string()).after(serde_json::json!({"second_factor": true}));
+    audit::record(&state.pool, &actor, event).await?;
     Ok(with_cookie(see_other(&pending.next), &device_cookie(&state.keys, user.id, state.config.is_https())))
+}
+
+/// Whether the form holds a TOTP code this account has not used yet, or one of its unused
+/// recovery codes (which is then used up).
+async fn second_factor_ok(state: &AppState, user: &users::UserRow, form: &SecondFactorForm, actor: &Actor) -> AppResult<bool> {
+    if !form.recovery_code.trim().is_empty() {
+        let used = users::use_recovery_code(&state.pool, user.id, &token::recovery_code_hash(&state.keys, &form.recovery_code)).await?;
+        if used {
+            audit::record(&state.pool, actor, Event::new("login.recovery_code_used", "user", user.id.to_string())).await?;
+        }
+        return Ok(used);
+    }
+    let Some(secret) = user.totp_secret.as_deref().map(|s| state.keys.open(s)).transpose()? else { return Ok(false) };
+    match totp::verify(&secret, &form.code, totp::now_unix(), user.totp_last_step) {
+        Some(step) => Ok(users::accept_totp_step(&state.pool, user.id, step).await?),
+        None => Ok(false),
+    }
 }
 
 /// `POST /logout`.

@@ -179,11 +179,7 @@ pub async fn save_listing(
 ) -> AppResult<Response> {
     let platform = owned(&state, &user, &slug).await?;
     if form.action == "discard" {
-        if revisions::discard_draft(&state.pool, platform.id).await? {
-            audit::record(&state.pool, &user.user.actor, Event::new("revision.discarded", "platform", platform.id.to_string())).await?;
-        }
-        set_flash(&user.user.session, "listing.discarded").await?;
-        return Ok(see_other(&format!("/account/platforms/{slug}/edit")));
+        return discard_draft(&state, &user, platform.id, &slug).await;
     }
     let known = revisions::need_group_slugs(&state.pool).await?;
     let open = revisions::open_revision(&state.pool, platform.id).await?;
@@ -202,20 +198,11 @@ pub async fn save_listing(
     let Some(platform_updated_at) = parse_stamp(&form.base_platform) else { return Err(AppError::BadRequest("form base")) };
     let base = FormBase { platform_updated_at, draft_updated_at: parse_stamp(&form.base_draft) };
     let mut tx = state.pool.begin().await?;
-    let saved = revisions::save(&mut tx, platform.id, user.enterprise_id, user.user.id(), &base, &listing, submit).await?;
-    let revision_id = match saved {
+    let revision_id = match revisions::save(&mut tx, platform.id, user.enterprise_id, user.user.id(), &base, &listing, submit).await? {
         Ok(id) => id,
         Err(refused) => {
             drop(tx);
-            let key = match refused {
-                SaveRefused::ListingChanged => "listing.conflict_published",
-                SaveRefused::DraftChanged => "listing.conflict_draft",
-                SaveRefused::AwaitingReview => "listing.conflict_review",
-            };
-            let open = revisions::open_revision(&state.pool, platform.id).await?;
-            let fresh = revisions::owned_platform(&state.pool, user.enterprise_id, &slug).await?.ok_or(AppError::NotFound)?;
-            let p = page(&state, layout, fresh, form.listing, FormErrors::new(), open.as_ref(), Some(key), None).await?;
-            return Ok((StatusCode::CONFLICT, p).into_response());
+            return changed_meanwhile(&state, layout, &user, &slug, form.listing, refused).await;
         }
     };
     let action = if submit { "revision.submitted" } else { "revision.saved" };
@@ -223,8 +210,37 @@ pub async fn save_listing(
     audit::record(&mut *tx, &user.user.actor, Event::new(action, "revision", revision_id.to_string()).after(after)).await?;
     tx.commit().await?;
     set_flash(&user.user.session, if submit { "listing.submitted" } else { "listing.saved" }).await?;
-    let next = if submit { "/account".to_owned() } else { format!("/account/platforms/{slug}/edit") };
-    Ok(see_other(&next))
+    Ok(see_other(&if submit { "/account".to_owned() } else { format!("/account/platforms/{slug}/edit") }))
+}
+
+/// Throws the platform's draft away.
+async fn discard_draft(state: &AppState, user: &EnterpriseUser, platform_id: i64, slug: &str) -> AppResult<Response> {
+    if revisions::discard_draft(&state.pool, platform_id).await? {
+        audit::record(&state.pool, &user.user.actor, Event::new("revision.discarded", "platform", platform_id.to_string())).await?;
+    }
+    set_flash(&user.user.session, "listing.discarded").await?;
+    Ok(see_other(&format!("/account/platforms/{slug}/edit")))
+}
+
+/// The form again (409), with what was typed, when the listing or its draft changed since the
+/// form was opened or a change waits for review.
+async fn changed_meanwhile(
+    state: &AppState,
+    layout: Layout,
+    user: &EnterpriseUser,
+    slug: &str,
+    typed: ListingForm,
+    refused: SaveRefused,
+) -> AppResult<Response> {
+    let key = match refused {
+        SaveRefused::ListingChanged => "listing.conflict_published",
+        SaveRefused::DraftChanged => "listing.conflict_draft",
+        SaveRefused::AwaitingReview => "listing.conflict_review",
+    };
+    let fresh = revisions::owned_platform(&state.pool, user.enterprise_id, slug).await?.ok_or(AppError::NotFound)?;
+    let open = revisions::open_revision(&state.pool, fresh.id).await?;
+    let p = page(state, layout, fresh, typed, FormErrors::new(), open.as_ref(), Some(key), None).await?;
+    Ok((StatusCode::CONFLICT, p).into_response())
 }
 
 /// `POST /account/platforms/{slug}/confirm`: the owner confirms the listing is still correct.
@@ -245,6 +261,17 @@ pub enum LogoRefused {
     TooLarge,
     /// Too small or too large in pixels.
     Dimensions,
+}
+
+impl LogoRefused {
+    /// The `logo_error` the edit form explains.
+    fn code(self) -> &'static str {
+        match self {
+            Self::NotImage => "type",
+            Self::TooLarge => "size",
+            Self::Dimensions => "dimensions",
+        }
+    }
 }
 
 /// Decodes an uploaded logo (the bytes decide the type, never the name), bounds its size,
@@ -300,26 +327,21 @@ pub async fn upload_logo(
     };
     let png = match tokio::task::spawn_blocking(move || process_logo(&bytes)).await.map_err(anyhow::Error::from)? {
         Ok(png) => png,
-        Err(refused) => {
-            let code = match refused {
-                LogoRefused::NotImage => "type",
-                LogoRefused::TooLarge => "size",
-                LogoRefused::Dimensions => "dimensions",
-            };
-            return Ok(see_other(&format!("{back}?logo_error={code}")));
-        }
+        Err(refused) => return Ok(see_other(&format!("{back}?logo_error={}", refused.code()))),
     };
-    let name = format!("{}.png", crate::auth::token::digest_bytes(&png));
+    let name = store_logo(&state, &png).await?;
+    let event = Event::new("platform_logo.uploaded", "platform", slug.clone()).after(serde_json::json!({"file": name}));
+    audit::record(&state.pool, &user.user.actor, event).await?;
+    Ok(see_other(&format!("{back}?logo={name}")))
+}
+
+/// Stores a re-encoded logo under its content hash; its file name.
+async fn store_logo(state: &AppState, png: &[u8]) -> AppResult<String> {
+    let name = format!("{}.png", crate::auth::token::digest_bytes(png));
     let dir = state.config.data_dir.join("uploads").join("logos");
     tokio::fs::create_dir_all(&dir).await.map_err(anyhow::Error::from)?;
-    tokio::fs::write(dir.join(&name), &png).await.map_err(anyhow::Error::from)?;
-    audit::record(
-        &state.pool,
-        &user.user.actor,
-        Event::new("platform_logo.uploaded", "platform", slug.clone()).after(serde_json::json!({"file": name})),
-    )
-    .await?;
-    Ok(see_other(&format!("{back}?logo={name}")))
+    tokio::fs::write(dir.join(&name), png).await.map_err(anyhow::Error::from)?;
+    Ok(name)
 }
 
 /// Reads an upload field up to the logo limit; `None` when it is larger.

@@ -133,17 +133,9 @@ pub async fn decide_item(
 ) -> AppResult<Response> {
     let kind = ItemKind::parse(&kind).ok_or(AppError::NotFound)?;
     let item = moderation::item(&state.pool, kind, id, user.id()).await?.ok_or(AppError::NotFound)?;
-    let note = Some(crate::domain::text::normalize(&form.note)).filter(|n| !n.is_empty());
-    let decision = match form.action.as_str() {
-        "approve" => Decision::Approve,
-        "redact" => Decision::Redact { text: redact_personal_data(item.text.as_deref().unwrap_or_default()) },
-        "reject" if REASONS.contains(&form.reason.as_str()) && (form.reason != "other" || note.is_some()) => {
-            Decision::Reject { reason: form.reason.clone(), note }
-        }
-        _ => {
-            let page = item_page(&state, layout, user.id(), kind, id, Some("moderation.reason_required")).await?;
-            return Ok(crate::routes::form::invalid(page));
-        }
+    let Some(decision) = form.decision(&item) else {
+        let page = item_page(&state, layout, user.id(), kind, id, Some("moderation.reason_required")).await?;
+        return Ok(crate::routes::form::invalid(page));
     };
     let mut tx = state.pool.begin().await?;
     let before = match moderation::decide(&mut tx, kind, id, user.id(), &decision).await? {
@@ -158,16 +150,7 @@ pub async fn decide_item(
             return Ok((status, item_page(&state, layout, user.id(), kind, id, Some(key)).await?).into_response());
         }
     };
-    let (action, after) = match &decision {
-        Decision::Approve => ("item.approved", serde_json::json!({"state": "published"})),
-        Decision::Redact { text } => ("item.redacted", serde_json::json!({"state": "published", "text": text})),
-        Decision::Reject { reason, note } => ("item.rejected", serde_json::json!({"state": "rejected", "reason": reason, "note": note})),
-    };
-    let mut event = Event::new(action, kind.as_str(), id).after(after);
-    if matches!(decision, Decision::Redact { .. }) {
-        event = event.before(serde_json::json!({"text": before}));
-    }
-    audit::record(&mut *tx, &user.actor, event).await?;
+    audit::record(&mut *tx, &user.actor, decision_event(kind, id, &decision, before)).await?;
     let published = !matches!(decision, Decision::Reject { .. });
     if published
         && matches!(kind, ItemKind::Rating | ItemKind::Feedback)
@@ -179,6 +162,35 @@ pub async fn decide_item(
     tx.commit().await?;
     set_flash(&user.session, if published { "moderation.published" } else { "moderation.rejected" }).await?;
     Ok(see_other("/staff/moderation"))
+}
+
+impl DecideForm {
+    /// The decision the form asks for; `None` without a valid reason for a rejection (the
+    /// reason `other` needs a note).
+    fn decision(&self, item: &Item) -> Option<Decision> {
+        let note = Some(crate::domain::text::normalize(&self.note)).filter(|n| !n.is_empty());
+        match self.action.as_str() {
+            "approve" => Some(Decision::Approve),
+            "redact" => Some(Decision::Redact { text: redact_personal_data(item.text.as_deref().unwrap_or_default()) }),
+            "reject" if REASONS.contains(&self.reason.as_str()) && (self.reason != "other" || note.is_some()) => {
+                Some(Decision::Reject { reason: self.reason.clone(), note })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The audit event of a decision (with the text before an edit that removed personal data).
+fn decision_event(kind: ItemKind, id: i64, decision: &Decision, before: Option<String>) -> Event<'_> {
+    match decision {
+        Decision::Approve => Event::new("item.approved", kind.as_str(), id).after(serde_json::json!({"state": "published"})),
+        Decision::Redact { text } => Event::new("item.redacted", kind.as_str(), id)
+            .before(serde_json::json!({"text": before}))
+            .after(serde_json::json!({"state": "published", "text": text})),
+        Decision::Reject { reason, note } => {
+            Event::new("item.rejected", kind.as_str(), id).after(serde_json::json!({"state": "rejected", "reason": reason, "note": note}))
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]

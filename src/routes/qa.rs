@@ -97,6 +97,30 @@ pub async fn show_question(
     Ok(QuestionPage { layout, question, answers, can_answer, is_asker, is_moderator })
 }
 
+impl AskForm {
+    /// The title, text and platform (id) of the question, or the form's errors.
+    async fn parse(&self, state: &AppState) -> AppResult<Result<(String, String, Option<i64>), FormErrors>> {
+        let title = crate::domain::text::normalize(&self.title);
+        let body = crate::domain::text::normalize(&self.body);
+        let mut errors = FormErrors::new();
+        for (field, text, max) in [("title", &title, 300), ("question_body", &body, 5000)] {
+            match text.chars().count() {
+                0 => errors.add(field, "form.required"),
+                n if n > max => errors.add(field, "form.too_long"),
+                _ => {}
+            }
+        }
+        let platform = match self.platform.trim() {
+            "" => None,
+            slug => catalogue::find(&state.pool, slug).await?.map(|p| p.id).or_else(|| {
+                errors.add("platform", "form.choice");
+                None
+            }),
+        };
+        Ok(if errors.is_empty() { Ok((title, body, platform)) } else { Err(errors) })
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct AskForm {
@@ -140,33 +164,13 @@ pub async fn ask_question(
     if !user.verified() {
         return Err(AppError::Conflict("opinions.verify_first"));
     }
-    let title = crate::domain::text::normalize(&form.title);
-    let body = crate::domain::text::normalize(&form.body);
-    let mut errors = FormErrors::new();
-    match title.chars().count() {
-        0 => errors.add("title", "form.required"),
-        n if n > 300 => errors.add("title", "form.too_long"),
-        _ => {}
-    }
-    match body.chars().count() {
-        0 => errors.add("question_body", "form.required"),
-        n if n > 5000 => errors.add("question_body", "form.too_long"),
-        _ => {}
-    }
-    let platform = match form.platform.trim() {
-        "" => None,
-        slug => match catalogue::find(&state.pool, slug).await? {
-            Some(p) => Some(p.id),
-            None => {
-                errors.add("platform", "form.choice");
-                None
-            }
-        },
+    let (title, body, platform) = match form.parse(&state).await? {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            let platforms = platform_choices(&state).await?;
+            return Ok(invalid(AskPage { layout, form, errors, platforms, verified: true }));
+        }
     };
-    if !errors.is_empty() {
-        let platforms = platform_choices(&state).await?;
-        return Ok(invalid(AskPage { layout, form, errors, platforms, verified: true }));
-    }
     if qa::recent_questions(&state.pool, user.id()).await? >= QUESTIONS_PER_HOUR
         || !crate::limits::QUESTIONS.take_from(&state.pool, user.actor.addr.as_deref()).await?
     {

@@ -156,6 +156,26 @@ pub async fn report_form(
     })
 }
 
+impl ReportForm {
+    /// The figures typed (at least one), or the form's errors.
+    fn figures(&self) -> Result<Figures, FormErrors> {
+        let mut errors = FormErrors::new();
+        let figures = Figures {
+            users: count(&mut errors, "users", &self.users),
+            monthly_active_users: count(&mut errors, "monthly_active_users", &self.monthly_active_users),
+            transactions: count(&mut errors, "transactions", &self.transactions),
+            notes: Some(crate::domain::text::normalize(&self.notes)).filter(|n| !n.is_empty()),
+        };
+        if figures.notes.as_ref().is_some_and(|n| n.chars().count() > 3000) {
+            errors.add("notes", "form.too_long");
+        }
+        if figures.users.is_none() && figures.monthly_active_users.is_none() && figures.transactions.is_none() && errors.is_empty() {
+            errors.add("users", "report.no_figures");
+        }
+        if errors.is_empty() { Ok(figures) } else { Err(errors) }
+    }
+}
+
 fn count(errors: &mut FormErrors, field: &'static str, value: &str) -> Option<i64> {
     let digits = value.trim().replace(['.', ',', ' '], "");
     if digits.is_empty() {
@@ -179,35 +199,18 @@ pub async fn submit_report(
     Form(form): Form<ReportForm>,
 ) -> AppResult<Response> {
     let (platform, period) = load(&state, &user, &slug, &period_text).await?;
-    let mut errors = FormErrors::new();
-    let figures = Figures {
-        users: count(&mut errors, "users", &form.users),
-        monthly_active_users: count(&mut errors, "monthly_active_users", &form.monthly_active_users),
-        transactions: count(&mut errors, "transactions", &form.transactions),
-        notes: Some(crate::domain::text::normalize(&form.notes)).filter(|n| !n.is_empty()),
-    };
-    if figures.notes.as_ref().is_some_and(|n| n.chars().count() > 3000) {
-        errors.add("notes", "form.too_long");
-    }
-    if figures.users.is_none() && figures.monthly_active_users.is_none() && figures.transactions.is_none() && errors.is_empty() {
-        errors.add("users", "report.no_figures");
-    }
     let deadline = reports::deadline(period).to_offset(VIETNAM).date();
     let now = OffsetDateTime::now_utc();
-    if !errors.is_empty() {
-        let page = ReportPage {
-            layout,
-            platform,
-            period: reports::period_text(period),
-            deadline,
-            form,
-            errors,
-            locked: false,
-            late: now > reports::deadline(period),
-        };
-        return Ok(invalid(page));
-    }
+    let figures = match form.figures() {
+        Ok(figures) => figures,
+        Err(errors) => {
+            let late = now > reports::deadline(period);
+            let page = ReportPage { layout, platform, period: reports::period_text(period), deadline, form, errors, locked: false, late };
+            return Ok(invalid(page));
+        }
+    };
     if !reports::submit(&state.pool, platform.id, user.enterprise_id, period, &figures, user.user.id(), now).await? {
+        let errors = FormErrors::new();
         let page = ReportPage { layout, platform, period: reports::period_text(period), deadline, form, errors, locked: true, late: true };
         return Ok((StatusCode::CONFLICT, page).into_response());
     }

@@ -267,23 +267,11 @@ pub async fn approve_enterprise_account(
     }
     let mut tx = state.pool.begin().await?;
     let enterprise_id = if form.enterprise == "new" {
-        let name = account.requested_enterprise_name.clone().unwrap_or_else(|| account.display_name.clone());
-        let taken = match &account.requested_tax_code {
-            Some(code) => users::tax_code_taken(&mut *tx, code).await?,
-            None => false,
-        };
-        if taken {
+        let Some(id) = users::enterprise_from_registration(&mut tx, &account).await? else {
             drop(tx);
             return Ok((StatusCode::CONFLICT, enterprise_page(&state, layout, Some("staff.tax_code_taken")).await?).into_response());
-        }
-        let base = crate::domain::text::slugify(&name);
-        let base = if base.is_empty() { format!("doanh-nghiep-{user_id}") } else { base };
-        match users::create_enterprise(&mut *tx, &base, &name, account.requested_tax_code.as_deref()).await? {
-            Some(id) => id,
-            None => users::create_enterprise(&mut *tx, &format!("{base}-{user_id}"), &name, account.requested_tax_code.as_deref())
-                .await?
-                .ok_or(AppError::Conflict("staff.tax_code_taken"))?,
-        }
+        };
+        id
     } else {
         users::enterprise_by_slug(&mut *tx, &form.enterprise).await?.ok_or(AppError::BadRequest("unknown enterprise"))?.0
     };
@@ -296,16 +284,7 @@ pub async fn approve_enterprise_account(
         .before(serde_json::json!({"status": "pending"}))
         .after(serde_json::json!({"status": "active", "enterprise_id": enterprise_id}));
     audit::record(&mut *tx, &staff.actor, event).await?;
-    outbox::queue(
-        &mut *tx,
-        Mail {
-            to: &account.email,
-            subject: layout.t("mail.account_approved_subject"),
-            body: layout.t("mail.account_approved_body"),
-            template: "account_approved",
-        },
-    )
-    .await?;
+    crate::mail::queue_account_decided(&mut tx, &account, true).await?;
     tx.commit().await?;
     set_flash(&staff.session, "staff.account_approved").await?;
     Ok(see_other("/staff/enterprises"))
@@ -327,17 +306,7 @@ pub async fn reject_enterprise_account(
         .before(serde_json::json!({"status": "pending"}))
         .after(serde_json::json!({"status": "disabled"}));
     audit::record(&mut *tx, &staff.actor, event).await?;
-    let lang = crate::i18n::Lang::parse(&account.locale).unwrap_or_default();
-    outbox::queue(
-        &mut *tx,
-        Mail {
-            to: &account.email,
-            subject: lang.t("mail.account_rejected_subject"),
-            body: lang.t("mail.account_rejected_body"),
-            template: "account_rejected",
-        },
-    )
-    .await?;
+    crate::mail::queue_account_decided(&mut tx, &account, false).await?;
     tx.commit().await?;
     set_flash(&staff.session, "staff.account_rejected").await?;
     Ok(see_other("/staff/enterprises"))

@@ -48,9 +48,12 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<crate::auth::password::Busy> for AppError {
-    fn from(_: crate::auth::password::Busy) -> Self {
-        Self::Busy("error.busy", 5)
+impl From<crate::auth::password::PasswordError> for AppError {
+    fn from(e: crate::auth::password::PasswordError) -> Self {
+        match e {
+            crate::auth::password::PasswordError::Busy(_) => Self::Busy("error.busy", 5),
+            crate::auth::password::PasswordError::Failed(e) => Self::Internal(e),
+        }
     }
 }
 

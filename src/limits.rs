@@ -119,9 +119,10 @@ impl AttemptKeys {
 
     /// Counts an attempt, runs `check` (a password or code check), and settles the count: given
     /// back when the check could not run, forgotten (for the account) when it passed.
-    pub async fn check<F>(&self, pool: &sqlx::PgPool, known_device: bool, actor: &Actor, check: F) -> AppResult<bool>
+    pub async fn check<F, E>(&self, pool: &sqlx::PgPool, known_device: bool, actor: &Actor, check: F) -> AppResult<bool>
     where
-        F: Future<Output = AppResult<bool>>,
+        F: Future<Output = Result<bool, E>>,
+        AppError: From<E>,
     {
         self.count(pool, known_device, actor).await?;
         match check.await {
@@ -132,7 +133,7 @@ impl AttemptKeys {
             Ok(false) => Ok(false),
             Err(e) => {
                 self.give_back(pool).await?;
-                Err(e)
+                Err(AppError::from(e))
             }
         }
     }

@@ -38,6 +38,17 @@ static PEAK: AtomicU64 = AtomicU64::new(0);
 #[error("every password slot is busy")]
 pub struct Busy;
 
+/// Why password work gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Every slot stayed busy for [`QUEUE_WAIT`].
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    /// Hashing itself failed.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
 /// Figures of the password work of this process.
 #[derive(Debug, Clone, Copy)]
 pub struct Stats {
@@ -64,7 +75,7 @@ async fn acquire(slots: &Arc<Semaphore>, wait: Duration) -> Result<OwnedSemaphor
 }
 
 /// Runs `work` on the blocking pool once a slot is free.
-async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> Result<T, crate::error::AppError> {
+async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> Result<T, PasswordError> {
     let permit = acquire(&SLOTS, QUEUE_WAIT).await.inspect_err(|_| {
         REFUSED.fetch_add(1, Ordering::Relaxed);
         tracing::warn!("password work refused: every slot stayed busy");
@@ -82,7 +93,7 @@ async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + S
 }
 
 /// Hashes a password into a PHC string.
-pub async fn hash(password: String) -> Result<String, crate::error::AppError> {
+pub async fn hash(password: String) -> Result<String, PasswordError> {
     in_slot(move || hash_now(&password)).await
 }
 
@@ -99,7 +110,7 @@ static DUMMY_HASH: LazyLock<String> =
 
 /// Checks a password against a stored hash (or against a dummy hash when there is none).
 /// Unreadable stored hashes (e.g. the `!` of an erased account) never match.
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, crate::error::AppError> {
+pub async fn verify(password: String, stored: Option<String>) -> Result<bool, PasswordError> {
     in_slot(move || {
         let real = stored.is_some();
         let stored = stored.unwrap_or_else(|| DUMMY_HASH.clone());

@@ -16,6 +16,15 @@ vocabulary!(
     }
 );
 
+/// A listing its enterprise has not confirmed for longer than this is marked as possibly out of
+/// date on its public page (and the enterprise is asked to confirm it).
+pub const CONFIRM_EVERY: time::Duration = time::Duration::days(183);
+
+/// Whether a listing last confirmed at `confirmed` (never: `None`) is out of date at `now`.
+pub fn is_stale(confirmed: Option<time::OffsetDateTime>, now: time::OffsetDateTime) -> bool {
+    confirmed.is_none_or(|at| now - at > CONFIRM_EVERY)
+}
+
 /// The editable listing: what a revision proposes, and what approval publishes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

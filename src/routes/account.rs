@@ -23,9 +23,6 @@ use crate::routes::auth::{mail_request_allowed, queue_exists_notice, queue_verif
 use crate::routes::form::{FormErrors, invalid, see_other};
 use crate::state::AppState;
 
-/// Listings unconfirmed for longer than this are flagged on the public page.
-pub const CONFIRM_EVERY: time::Duration = time::Duration::days(183);
-
 #[derive(Template, WebTemplate)]
 #[template(path = "account/home.html")]
 pub struct AccountPage {
@@ -44,7 +41,7 @@ impl AccountPage {
         self.user.row.enterprise_id.is_some()
     }
     fn is_stale(&self, p: &OwnedPlatform) -> bool {
-        p.last_confirmed_at.is_none_or(|at| time::OffsetDateTime::now_utc() - at > CONFIRM_EVERY)
+        crate::domain::listing::is_stale(p.last_confirmed_at, time::OffsetDateTime::now_utc())
     }
     fn role_key(&self) -> &'static str {
         self.user.role.label_key()

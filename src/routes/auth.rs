@@ -318,7 +318,7 @@ pub async fn login(
         Ok(ok) => ok,
         Err(e) => {
             keys.give_back(&state.pool).await?;
-            return Err(e);
+            return Err(e.into());
         }
     };
     let user = match user {

@@ -1,26 +1,20 @@
-//! The catalogue (`/platforms`) and the platform page (`/platforms/{slug}`).
+//! The catalogue (`/platforms`): filters, facets, sorts and pages, with or without search words.
 
 use std::sync::Arc;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use sqlx::PgPool;
 
-use super::view::{Fact, Link, Pager, Source, clean_query, sources};
-use crate::db::catalogue::{
-    self, FacetValue, Facets, Filter, LinkedEnterprise, NeedGroupRef, PAGE_SIZE, PlatformCard, PlatformDetail, Sort,
-};
-use crate::db::content::{self, Decision};
+use super::view::{Pager, clean_query};
+use crate::db::catalogue::{self, FacetValue, Facets, Filter, PAGE_SIZE, PlatformCard, Sort};
 use crate::domain::Slug;
-use crate::domain::moderation::RatingOrder;
-use crate::domain::platform::{DecisionKind, EnterpriseRole, Kind, Pillar, Status};
+use crate::domain::platform::{Kind, Status};
 use crate::error::{AppError, AppResult};
-use crate::extract::{CurrentUser, Layout, PageCtx};
-use crate::i18n::Lang;
+use crate::extract::{Layout, PageCtx};
 use crate::search::{FacetFilter, Outcome, PlatformQuery, Row, Search, SearchSort};
-use crate::state::AppState;
 
 /// The catalogue's query parameters, all optional and read leniently: an unknown value is ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -273,197 +267,4 @@ async fn find_in_index(pool: &PgPool, search: &Search, query: &PlatformQuery) ->
         status: vocabulary(status, &Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
     };
     Ok(Found { platforms, total: i64::try_from(results.total).unwrap_or(0), facets, updating: false, widened: results.widened })
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "platforms/show.html")]
-pub struct PlatformPage {
-    layout: Layout,
-    p: PlatformDetail,
-    enterprises: Vec<LinkedEnterprise>,
-    need_groups: Vec<NeedGroupRef>,
-    decisions: Vec<Decision>,
-    /// Sanitised by `markdown::render`.
-    description_html: Option<String>,
-    sources: Vec<Source>,
-    /// Ratings and feedback.
-    pub opinions: crate::routes::opinions::Opinions,
-}
-
-impl PlatformPage {
-    /// Where a flag form returns to.
-    /// The reasons a report (flag) may give.
-    fn flag_reasons(&self) -> [&'static str; 6] {
-        crate::domain::moderation::REASONS
-    }
-
-    fn back_path(&self) -> String {
-        format!("/platforms/{}#opinions", self.p.slug)
-    }
-
-    /// Not confirmed by its owner for six months (or never).
-    fn is_stale(&self) -> bool {
-        self.p.last_confirmed_at.is_none_or(|at| time::OffsetDateTime::now_utc() - at > crate::routes::account::CONFIRM_EVERY)
-    }
-
-    fn logo_url(&self) -> Option<String> {
-        self.p.logo_path.as_deref().filter(|p| crate::domain::listing::is_logo_name(p)).map(|p| format!("/media/logos/{p}"))
-    }
-
-    fn facts(&self) -> Vec<Fact> {
-        let lang = self.layout.lang;
-        let p = &self.p;
-        let label = |key: Option<&'static str>| key.map(|k| lang.t(k));
-        let yes_no = |v: Option<bool>| v.map(|b| lang.t(if b { "common.answer_yes" } else { "common.answer_no" }));
-        let agency = |a: &Option<(String, String, Option<String>)>| {
-            a.iter().map(|(slug, name, en)| Link::internal(format!("/agencies/{slug}"), self.layout.pick(name, en).to_owned())).collect()
-        };
-        let status = match (p.status.as_deref().and_then(Status::parse), p.recognition.as_deref().and_then(Status::parse)) {
-            (None, None) => None,
-            (a, b) => Some([a, b].into_iter().flatten().map(|s| lang.t(s.label_key())).collect::<Vec<_>>().join(" · ")),
-        };
-        let apps: Vec<Link> = [&p.android_url, &p.ios_url].into_iter().flatten().filter_map(|u| Link::external(u)).collect();
-        let plan = p
-            .action_plan
-            .iter()
-            .map(|(slug, number, title, _)| Link::internal(format!("/documents/{slug}"), format!("{number} — {title}")))
-            .collect();
-        let users = p.reported_users.map(|n| {
-            let mut text = lang.number(n);
-            if let Some(as_of) = p.reported_users_as_of {
-                text.push_str(&format!(" ({} {})", lang.t("platform.as_of"), lang.date(as_of)));
-            }
-            if let Some(note) = &p.reported_users_note {
-                text.push_str(&format!(" — {note}"));
-            }
-            text
-        });
-        vec![
-            Fact::text(lang, "platform.kind", label(Kind::parse(&p.kind).map(Kind::label_key))),
-            Fact::text(lang, "platform.pillar", label(p.pillar.as_deref().and_then(Pillar::parse).map(Pillar::label_key))),
-            Fact::text(lang, "platform.status", status),
-            Fact::links(lang, "platform.host_agency", agency(&p.host_agency)),
-            Fact::links(lang, "platform.focal_unit", agency(&p.focal_unit)),
-            self.enterprises_fact(),
-            Fact::links(
-                lang,
-                "platform.need_groups",
-                self.need_groups
-                    .iter()
-                    .map(|n| Link::internal(format!("/platforms?need={}", n.slug), self.layout.pick(&n.name, &n.name_en).to_owned()))
-                    .collect(),
-            ),
-            Fact::links(lang, "platform.action_plan", plan),
-            Fact::links(lang, "platform.website", p.website.iter().filter_map(|u| Link::external(u)).collect()),
-            Fact::links(lang, "platform.apps", apps),
-            Fact::text(lang, "platform.languages", (!p.languages.is_empty()).then(|| p.languages.join(", "))),
-            Fact::links(lang, "platform.accessibility", p.accessibility_url.iter().filter_map(|u| Link::external(u)).collect()),
-            Fact::text(lang, "platform.data_in_vietnam", yes_no(p.data_in_vietnam)),
-            Fact::text(lang, "platform.security_level", p.security_level.map(|l| l.to_string())),
-            Fact::text(lang, "platform.ndxp", yes_no(p.ndxp_connected)),
-            Fact::text(lang, "platform.reported_users", users),
-            Fact::text(lang, "platform.appendix_number", p.appendix_number.map(|n| n.to_string())),
-            Fact::text(lang, "platform.last_confirmed", p.last_confirmed_at.map(|t| lang.date(t.date()))),
-        ]
-    }
-
-    fn enterprises_fact(&self) -> Fact {
-        let lang = self.layout.lang;
-        let links = self
-            .enterprises
-            .iter()
-            .map(|e| {
-                let role = EnterpriseRole::parse(&e.role).map(|r| lang.t(r.label_key())).unwrap_or_else(|| e.role.clone());
-                Link::internal(format!("/enterprises/{}", e.slug), format!("{} ({role})", e.name))
-            })
-            .collect();
-        Fact::links(lang, "platform.enterprises", links)
-    }
-
-    fn kind_label(&self) -> String {
-        Kind::parse(&self.p.kind).map(|k| self.layout.t(k.label_key())).unwrap_or_default()
-    }
-
-    fn decision_kind_key(&self, d: &Decision) -> &'static str {
-        DecisionKind::parse(&d.kind).map_or("common.unknown", DecisionKind::label_key)
-    }
-
-    fn decision_date(&self, d: &Decision) -> String {
-        decision_date(self.layout.lang, d)
-    }
-
-    /// schema.org description of the platform, as JSON safe inside a `<script>` element.
-    fn json_ld(&self) -> String {
-        let p = &self.p;
-        let mut value = serde_json::json!({
-            "@context": "https://schema.org",
-            "@type": "SoftwareApplication",
-            "name": p.name,
-            "alternateName": p.short_name,
-            "description": p.summary,
-            "applicationCategory": "GovernmentApplication",
-            "url": p.website,
-            "inLanguage": p.languages,
-        });
-        if let Some((_, name, _)) = &p.host_agency {
-            value["provider"] = serde_json::json!({ "@type": "GovernmentOrganization", "name": name });
-        }
-        if !self.enterprises.is_empty() {
-            value["author"] = self.enterprises.iter().map(|e| serde_json::json!({ "@type": "Organization", "name": e.name })).collect();
-        }
-        if let Some(obj) = value.as_object_mut() {
-            obj.retain(|_, v| !v.is_null());
-        }
-        value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
-    }
-}
-
-/// The date of a decision as known: full date, or the year alone.
-pub fn decision_date(lang: Lang, d: &Decision) -> String {
-    match (d.decided_on, d.decided_year) {
-        (Some(date), _) => lang.date(date),
-        (None, Some(year)) => lang.t_with("recognition.in_year", &[("year", &year.to_string())]),
-        (None, None) => lang.t("common.unknown"),
-    }
-}
-
-/// `/platforms/{slug}`: every field, linked agencies and enterprises, decisions, JSON-LD.
-pub async fn show_platform(
-    PageCtx(layout): PageCtx,
-    State(state): State<AppState>,
-    user: Option<CurrentUser>,
-    Path(slug): Path<String>,
-    Query(q): Query<OpinionsQuery>,
-) -> AppResult<PlatformPage> {
-    let order = RatingOrder::parse(&q.order).unwrap_or(RatingOrder::Newest);
-    platform_page(&state, layout, &slug, user.as_ref(), order).await
-}
-
-/// `?order=` of the ratings on a platform page.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct OpinionsQuery {
-    order: String,
-}
-
-/// The platform page (also re-shown with form errors by the rating and feedback handlers).
-pub async fn platform_page(
-    state: &AppState,
-    layout: Layout,
-    slug: &str,
-    user: Option<&CurrentUser>,
-    order: RatingOrder,
-) -> AppResult<PlatformPage> {
-    let pool = &state.pool;
-    let slug = Slug::parse(slug).ok_or(AppError::NotFound)?;
-    let p = catalogue::find(pool, slug.as_str()).await?.ok_or(AppError::NotFound)?;
-    let (enterprises, need_groups, decisions, opinions) = tokio::try_join!(
-        async { Ok::<_, AppError>(catalogue::enterprises_of(pool, p.id).await?) },
-        async { Ok(catalogue::need_groups_of(pool, p.id).await?) },
-        async { Ok(content::decisions(pool, None, Some(p.id)).await?) },
-        crate::routes::opinions::load(state, p.id, user, order),
-    )?;
-    let description_html = p.description.as_deref().filter(|d| !d.trim().is_empty()).map(crate::markdown::render);
-    let sources = sources(&p.sources);
-    Ok(PlatformPage { layout, p, enterprises, need_groups, decisions, description_html, sources, opinions })
 }

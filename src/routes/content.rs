@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, State};
 use sqlx::PgPool;
 
-use super::catalogue::decision_date;
+use super::platform_page::decision_date;
 use super::view::{Fact, Link, Source, sources};
 use crate::db::catalogue::{self, Listing, PlatformCard};
 use crate::db::content::{self, Decision, Document, Framework, News};

@@ -12,6 +12,7 @@ mod listings;
 mod moderation;
 mod opinions;
 mod ops;
+mod platform_page;
 mod qa;
 mod reports;
 mod search;
@@ -69,7 +70,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(home::show_home))
         .route("/platforms", get(catalogue::list_platforms))
-        .route("/platforms/{slug}", get(catalogue::show_platform))
+        .route("/platforms/{slug}", get(platform_page::show_platform))
         .route("/search", get(search::search))
         .route("/search/suggest", get(search::suggest))
         .route("/search/about", get(search::about))

@@ -11,148 +11,19 @@ use serde::Deserialize;
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
 use crate::db::catalogue;
-use crate::db::contributions::{self, OwnRating, PublicItem, Summary};
+use crate::db::contributions;
 use crate::db::moderation::{self, FlagRefused};
 use crate::domain::moderation::{Context, Hold, ItemKind, REASONS, RatingOrder, hold_rule};
 use crate::error::{AppError, AppResult};
 use crate::extract::{CurrentUser, EnterpriseUser, Layout, PageCtx};
 use crate::routes::form::{FormErrors, see_other};
+use crate::routes::platform_page::{Viewer, platform_page, viewer_of};
 use crate::state::AppState;
 
 /// Ratings and feedback an account may post per hour (and a client address, `limits::POSTS`).
 pub const POSTS_PER_HOUR: i64 = crate::limits::POSTS.per_hour as i64;
 /// Longest comment, feedback, reply or appeal.
 const MAX_TEXT: usize = 3000;
-
-/// The citizens' part of a platform page.
-#[derive(Debug, Clone, Default)]
-pub struct Opinions {
-    /// Rating summary.
-    pub summary: Summary,
-    /// Published ratings with comments.
-    pub ratings: Vec<PublicItem>,
-    /// Published feedback.
-    pub feedback: Vec<PublicItem>,
-    /// Median hours to an enterprise reply (last 90 days).
-    pub reply_hours: Option<f64>,
-    /// Order of the ratings list.
-    pub order: RatingOrder,
-    /// Who is looking.
-    pub viewer: Viewer,
-    /// Their rating.
-    pub own: Option<OwnRating>,
-    /// Form errors of a refused submission.
-    pub errors: FormErrors,
-    /// Typed stars, comment and feedback, kept after an error.
-    pub typed: (String, String, String),
-    /// Questions about this platform promoted to the FAQ.
-    pub faq: Vec<crate::db::qa::Question>,
-}
-
-/// What the visitor may do here.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Viewer {
-    /// Not signed in.
-    #[default]
-    Visitor,
-    /// Signed in, email not verified.
-    Unverified,
-    /// The platform's own enterprise.
-    Owner,
-    /// May rate and send feedback.
-    Contributor,
-}
-
-impl Opinions {
-    /// Percent of ratings with `stars` (for the bars).
-    pub fn share(&self, stars: i32) -> i64 {
-        let n = self.with_stars(stars);
-        if self.summary.count == 0 { 0 } else { n * 100 / self.summary.count }
-    }
-    /// Ratings with `stars`.
-    pub fn with_stars(&self, stars: i32) -> i64 {
-        usize::try_from(stars - 1).ok().and_then(|i| self.summary.distribution.get(i).copied()).unwrap_or(0)
-    }
-    /// The average, one decimal.
-    pub fn average(&self) -> String {
-        self.summary.average.map(|a| format!("{a:.1}")).unwrap_or_default()
-    }
-    /// Whether the visitor may post.
-    pub fn can_post(&self) -> bool {
-        self.viewer == Viewer::Contributor
-    }
-    /// The orders the ratings list can be shown in.
-    pub fn orders(&self) -> &'static [RatingOrder] {
-        RatingOrder::ALL
-    }
-    /// Whether the visitor is not signed in (and is offered to).
-    pub fn is_visitor(&self) -> bool {
-        self.viewer == Viewer::Visitor
-    }
-    /// Why a signed-in visitor may not post here, as a translation key.
-    pub fn why_not_key(&self) -> Option<&'static str> {
-        match self.viewer {
-            Viewer::Unverified => Some("opinions.verify_first"),
-            Viewer::Owner => Some("opinions.own_platform"),
-            Viewer::Visitor | Viewer::Contributor => None,
-        }
-    }
-    /// The distribution bars: label, count, percent of all ratings (5 stars first).
-    pub fn bars(&self, layout: &Layout) -> Vec<(String, i64, i64)> {
-        (1..=5).rev().map(|stars| (layout.tc("opinions.stars", i64::from(stars)), self.with_stars(stars), self.share(stars))).collect()
-    }
-
-    /// The star choices of the form: value, label, checked.
-    pub fn star_choices(&self, layout: &Layout) -> Vec<(i32, String, bool)> {
-        (1..=5).map(|stars| (stars, layout.tc("opinions.stars", i64::from(stars)), self.checked(stars))).collect()
-    }
-
-    /// Whether `stars` should be checked in the form.
-    pub fn checked(&self, stars: i32) -> bool {
-        if self.typed.0.is_empty() {
-            self.own.as_ref().is_some_and(|o| i32::from(o.stars) == stars)
-        } else {
-            self.typed.0.trim() == stars.to_string()
-        }
-    }
-    /// The comment to show in the form.
-    pub fn comment(&self) -> String {
-        if self.typed.1.is_empty() { self.own.as_ref().and_then(|o| o.comment.clone()).unwrap_or_default() } else { self.typed.1.clone() }
-    }
-    /// The median reply time, rounded to hours (at least 1).
-    pub fn reply_hours_text(&self) -> Option<i64> {
-        self.reply_hours.map(|h| (h.round() as i64).max(1))
-    }
-}
-
-/// Loads the citizens' part of a platform page for `user`.
-pub async fn load(state: &AppState, platform_id: i64, user: Option<&CurrentUser>, order: RatingOrder) -> AppResult<Opinions> {
-    let pool = &state.pool;
-    let (summary, ratings, feedback, reply_hours, faq) = tokio::try_join!(
-        contributions::summary(pool, platform_id),
-        contributions::public_ratings(pool, platform_id, order, 50),
-        contributions::public_feedback(pool, platform_id, 50),
-        contributions::median_reply_hours(pool, platform_id),
-        crate::db::qa::list(pool, Some(platform_id), true, 20),
-    )?;
-    let (viewer, own) = match user {
-        None => (Viewer::Visitor, None),
-        Some(u) => (viewer_of(state, u, platform_id).await?, contributions::own_rating(pool, platform_id, u.id()).await?),
-    };
-    Ok(Opinions { summary, ratings, feedback, reply_hours, order, viewer, own, faq, ..Opinions::default() })
-}
-
-/// What `user` may do on the platform's page. An account that speaks for the platform's enterprise
-/// (linked to it, or still waiting for approval with its tax code) is its owner and may not rate it.
-async fn viewer_of(state: &AppState, user: &CurrentUser, platform_id: i64) -> AppResult<Viewer> {
-    if !user.verified() {
-        return Ok(Viewer::Unverified);
-    }
-    if contributions::speaks_for_platform(&state.pool, platform_id, user.id()).await? {
-        return Ok(Viewer::Owner);
-    }
-    Ok(Viewer::Contributor)
-}
 
 /// Checks the posting limits of an account and of its client address (the 11th post in an hour is refused).
 async fn within_limits(state: &AppState, user: &CurrentUser) -> AppResult<()> {
@@ -240,7 +111,7 @@ async fn refused(
     errors: FormErrors,
     typed: (String, String, String),
 ) -> AppResult<Response> {
-    let mut page = crate::routes::catalogue::platform_page(state, layout, slug, Some(&user), RatingOrder::Newest).await?;
+    let mut page = platform_page(state, layout, slug, Some(&user), RatingOrder::Newest).await?;
     page.opinions.errors = errors;
     page.opinions.typed = typed;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

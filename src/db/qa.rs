@@ -2,13 +2,13 @@
 //! or by the platform's enterprise (moderated), the helpful answer marked by the asker, and
 //! answered questions promoted to the FAQ.
 
-use sqlx::{FromRow, PgExecutor};
+use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
 use crate::domain::moderation::ItemState;
 
 /// A question as listed or shown.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Question {
     /// Id.
     pub id: i64,
@@ -38,26 +38,36 @@ pub struct Question {
     pub answers: i64,
 }
 
-const QUESTION: &str = r#"select q.id, q.title, q.body, q.platform_id, p.slug as platform_slug, p.name as platform_name, q.user_id,
-           u.display_name as author, q.state, q.accepted_answer_id, q.is_faq, q.created_at,
-           (select count(*) from answers a where a.question_id = q.id and a.state = 'published') as answers
-    from questions q left join platforms p on p.id = q.platform_id left join users u on u.id = q.user_id"#;
-
 /// A question by id.
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Question>> {
-    sqlx::query_as(&format!("{QUESTION} where q.id = $1")).bind(id).fetch_optional(db).await
+    sqlx::query_as!(
+        Question,
+        r#"select q.id, q.title, q.body, q.platform_id, p.slug as "platform_slug?", p.name as "platform_name?", q.user_id,
+                  u.display_name as "author?", q.state as "state: ItemState", q.accepted_answer_id, q.is_faq, q.created_at,
+                  (select count(*) from answers a where a.question_id = q.id and a.state = 'published') as "answers!"
+           from questions q left join platforms p on p.id = q.platform_id left join users u on u.id = q.user_id
+           where q.id = $1"#,
+        id
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Published questions, FAQ first (in their order), then newest; optionally about one platform
 /// or FAQ only.
 pub async fn list(db: impl PgExecutor<'_>, platform_id: Option<i64>, faq_only: bool, limit: i64) -> sqlx::Result<Vec<Question>> {
-    sqlx::query_as(&format!(
-        "{QUESTION} where q.state = 'published' and ($1::bigint is null or q.platform_id = $1) and (not $2 or q.is_faq)
-         order by q.is_faq desc, q.faq_position nulls last, q.created_at desc limit $3"
-    ))
-    .bind(platform_id)
-    .bind(faq_only)
-    .bind(limit)
+    sqlx::query_as!(
+        Question,
+        r#"select q.id, q.title, q.body, q.platform_id, p.slug as "platform_slug?", p.name as "platform_name?", q.user_id,
+                  u.display_name as "author?", q.state as "state: ItemState", q.accepted_answer_id, q.is_faq, q.created_at,
+                  (select count(*) from answers a where a.question_id = q.id and a.state = 'published') as "answers!"
+           from questions q left join platforms p on p.id = q.platform_id left join users u on u.id = q.user_id
+           where q.state = 'published' and ($1::bigint is null or q.platform_id = $1) and (not $2 or q.is_faq)
+           order by q.is_faq desc, q.faq_position nulls last, q.created_at desc limit $3"#,
+        platform_id,
+        faq_only,
+        limit
+    )
     .fetch_all(db)
     .await
 }
@@ -91,7 +101,7 @@ pub async fn ask(
 }
 
 /// An answer.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     /// Id.
     pub id: i64,
@@ -109,13 +119,14 @@ pub struct Answer {
 
 /// Published answers of a question, oldest first.
 pub async fn answers(db: impl PgExecutor<'_>, question_id: i64) -> sqlx::Result<Vec<Answer>> {
-    sqlx::query_as(
-        r#"select a.id, a.body, e.name as enterprise_name, u.display_name as author,
-                  coalesce(u.role in ('moderator', 'admin'), false) as by_staff, a.created_at
+    sqlx::query_as!(
+        Answer,
+        r#"select a.id, a.body, e.name as "enterprise_name?", u.display_name as "author?",
+                  coalesce(u.role in ('moderator', 'admin'), false) as "by_staff!", a.created_at
            from answers a left join enterprises e on e.id = a.enterprise_id left join users u on u.id = a.user_id
            where a.question_id = $1 and a.state = 'published' order by a.created_at"#,
+        question_id
     )
-    .bind(question_id)
     .fetch_all(db)
     .await
 }

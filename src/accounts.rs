@@ -72,7 +72,7 @@ pub async fn create(
         .after(serde_json::json!({"role": role.as_str(), "enterprise_id": enterprise_id}));
     audit::record(&mut *tx, &Actor::system("cli"), event).await?;
     tx.commit().await?;
-    Ok(Created { id, generated_password: generated.then_some(password) })
+    Ok(Created { id: id.0, generated_password: generated.then_some(password) })
 }
 
 /// Changes the role of the account with `email`.

@@ -26,6 +26,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use crate::auth::Keys;
 use crate::db::audit::{self, Actor, Event};
+use crate::db::ids::UserId;
 use crate::db::limits::{self as counters, Attempt};
 use crate::error::{AppError, AppResult};
 
@@ -62,12 +63,12 @@ impl AttemptKeys {
     }
 
     /// Keys of a password typed by signed-in account `user_id` to confirm an action.
-    pub fn current_password(user_id: i64, addr: Option<&str>) -> Self {
+    pub fn current_password(user_id: UserId, addr: Option<&str>) -> Self {
         Self::new("reauth-pair", "reauth", &user_id.to_string(), addr, ACCOUNT_FREE)
     }
 
     /// Keys of a second-factor attempt (TOTP or recovery code) for account `user_id`.
-    pub fn second_factor(user_id: i64, addr: Option<&str>) -> Self {
+    pub fn second_factor(user_id: UserId, addr: Option<&str>) -> Self {
         Self::new("totp-pair", "totp", &user_id.to_string(), addr, SECOND_FACTOR_ACCOUNT_FREE)
     }
 
@@ -192,7 +193,7 @@ fn device_cookie_name(https: bool) -> &'static str {
 }
 
 /// The `Set-Cookie` value that marks this device as one that signed in to `user_id`.
-pub fn device_cookie(keys: &Keys, user_id: i64, https: bool) -> String {
+pub fn device_cookie(keys: &Keys, user_id: UserId, https: bool) -> String {
     let nonce = crate::auth::token::random_token();
     let value = format!("{user_id}.{nonce}.{}", keys.mac("known device", format!("{user_id}.{nonce}").as_bytes()));
     Cookie::build((device_cookie_name(https), value))
@@ -206,12 +207,12 @@ pub fn device_cookie(keys: &Keys, user_id: i64, https: bool) -> String {
 }
 
 /// The account this device signed in to before, if its cookie carries the portal's signature.
-pub fn known_device(headers: &HeaderMap, keys: &Keys, https: bool) -> Option<i64> {
+pub fn known_device(headers: &HeaderMap, keys: &Keys, https: bool) -> Option<UserId> {
     let jar = CookieJar::from_headers(headers);
     let value = jar.get(device_cookie_name(https))?.value().to_owned();
     let (signed, signature) = value.rsplit_once('.')?;
     let user_id = signed.split_once('.')?.0.parse().ok()?;
-    crate::auth::token::same(&keys.mac("known device", signed.as_bytes()), signature).then_some(user_id)
+    crate::auth::token::same(&keys.mac("known device", signed.as_bytes()), signature).then_some(UserId(user_id))
 }
 
 #[cfg(test)]
@@ -224,7 +225,7 @@ mod tests {
         assert_eq!(keys.pair, "pair:an@example.vn|203.0.113.9");
         assert_eq!(keys.address, "ip:203.0.113.9");
         assert_eq!(keys.account, "account:an@example.vn");
-        assert_eq!(AttemptKeys::second_factor(7, None).account, "totp:7");
+        assert_eq!(AttemptKeys::second_factor(UserId(7), None).account, "totp:7");
         assert_eq!(kind_of(&keys.pair), "pair");
     }
 
@@ -245,10 +246,10 @@ mod tests {
             h.insert(axum::http::header::COOKIE, cookie.split(';').next().unwrap().parse().unwrap());
             h
         };
-        let cookie = device_cookie(&keys, 42, false);
-        assert_eq!(known_device(&header(&cookie), &keys, false), Some(42));
+        let cookie = device_cookie(&keys, UserId(42), false);
+        assert_eq!(known_device(&header(&cookie), &keys, false), Some(UserId(42)));
         assert_eq!(known_device(&header(&cookie), &Keys::from_secret("two"), false), None);
         assert_eq!(known_device(&header(&cookie.replacen("42.", "43.", 1)), &keys, false), None, "another account");
-        assert!(device_cookie(&keys, 42, true).starts_with("__Host-ndp_device="));
+        assert!(device_cookie(&keys, UserId(42), true).starts_with("__Host-ndp_device="));
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use crate::db::ids::UserId;
 use crate::domain::account::Role;
 
 /// Name of the session cookie.
@@ -30,7 +31,7 @@ pub const TOTP_SETUP_SECS: i64 = 15 * 60;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthSession {
     /// The account.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Unix time of sign-in in milliseconds, for the absolute timeout and revocation.
     pub signed_in_ms: i64,
     /// Whether a TOTP code or recovery code was given in this session.
@@ -45,7 +46,7 @@ pub struct AuthSession {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingSecondFactor {
     /// The account.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// Unix time the password was accepted; the code must follow within minutes.
     pub at: i64,
     /// Where to go afterwards.
@@ -89,7 +90,7 @@ impl AuthSession {
     }
 
     /// A new record for `user_id`, signed in now.
-    pub fn new(user_id: i64, display_name: &str, role: Role, second_factor: bool) -> Self {
+    pub fn new(user_id: UserId, display_name: &str, role: Role, second_factor: bool) -> Self {
         Self { user_id, signed_in_ms: now_ms(), second_factor, display_name: display_name.to_owned(), role }
     }
 
@@ -110,7 +111,7 @@ impl AuthSession {
 
 impl PendingSecondFactor {
     /// Records that the password was accepted (session id changes: it is a step up).
-    pub async fn begin(session: &Session, user_id: i64, next: String) -> anyhow::Result<()> {
+    pub async fn begin(session: &Session, user_id: UserId, next: String) -> anyhow::Result<()> {
         session.cycle_id().await?;
         session.insert(PENDING_KEY, Self { user_id, at: now(), next }).await?;
         Ok(())
@@ -172,7 +173,7 @@ mod tests {
 
     #[test]
     fn a_sign_in_lasts_twelve_hours_at_most() {
-        let auth = AuthSession { signed_in_ms: 1_000_000_000, ..AuthSession::new(1, "A", Role::Citizen, false) };
+        let auth = AuthSession { signed_in_ms: 1_000_000_000, ..AuthSession::new(UserId(1), "A", Role::Citizen, false) };
         assert!(auth.is_fresh(1_000_000_000 + 11 * 3_600_000));
         assert!(!auth.is_fresh(1_000_000_000 + 12 * 3_600_000));
         assert!(auth.predates(time::OffsetDateTime::from_unix_timestamp(1_000_001).unwrap()));

@@ -1,5 +1,6 @@
 //! The append-only audit log: written by every staff and owner action, never changed.
 
+use crate::db::ids::UserId;
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
@@ -7,7 +8,7 @@ use time::OffsetDateTime;
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     /// The account, if any (`None` for the system or an anonymous visitor).
-    pub id: Option<i64>,
+    pub id: Option<UserId>,
     /// A readable label kept even after the account is erased.
     pub label: String,
     /// The client address.
@@ -71,7 +72,7 @@ pub async fn record(db: impl PgExecutor<'_>, actor: &Actor, event: Event<'_>) ->
     sqlx::query!(
         r#"insert into audit_events (actor_id, actor_label, action, target_type, target_id, before, after, client_addr, request_id)
            values ($1, $2, $3, $4, $5, $6, $7, $8::text::inet, $9)"#,
-        actor.id,
+        actor.id.map(|id| id.0),
         actor.label,
         event.action,
         event.target_type,

@@ -5,14 +5,15 @@
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::db::ids::UserId;
 use crate::domain::moderation::{AppealState, Hold, ItemKind, ItemState, RatingOrder};
 
 /// Ratings and feedback an account wrote in the last hour (changes to a rating count again).
-pub async fn recent_posts(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<i64> {
+pub async fn recent_posts(db: impl PgExecutor<'_>, user_id: UserId) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         r#"select (select count(*) from ratings where user_id = $1 and updated_at > now() - interval '1 hour')
                 + (select count(*) from feedback where user_id = $1 and created_at > now() - interval '1 hour') as "n!""#,
-        user_id
+        user_id.0
     )
     .fetch_one(db)
     .await
@@ -34,7 +35,7 @@ pub async fn rating_burst(db: impl PgExecutor<'_>, platform_id: i64) -> sqlx::Re
 pub async fn upsert_rating(
     db: impl PgExecutor<'_>,
     platform_id: i64,
-    user_id: i64,
+    user_id: UserId,
     stars: i16,
     comment: Option<&str>,
     hold: Option<Hold>,
@@ -49,7 +50,7 @@ pub async fn upsert_rating(
              moderator_id = null, moderated_at = excluded.moderated_at, reject_reason = null, reject_note = null
            returning id"#,
         platform_id,
-        user_id,
+        user_id.0,
         stars,
         comment,
         state.as_str(),
@@ -75,24 +76,24 @@ pub struct OwnRating {
 }
 
 /// The account's rating of a platform, unless withdrawn.
-pub async fn own_rating(db: impl PgExecutor<'_>, platform_id: i64, user_id: i64) -> sqlx::Result<Option<OwnRating>> {
+pub async fn own_rating(db: impl PgExecutor<'_>, platform_id: i64, user_id: UserId) -> sqlx::Result<Option<OwnRating>> {
     sqlx::query_as!(
         OwnRating,
         r#"select id, stars, comment, state as "state: ItemState", reject_reason
            from ratings where platform_id = $1 and user_id = $2 and state <> 'withdrawn'"#,
         platform_id,
-        user_id
+        user_id.0
     )
     .fetch_optional(db)
     .await
 }
 
 /// Withdraws the account's rating of a platform.
-pub async fn withdraw_rating(db: impl PgExecutor<'_>, platform_id: i64, user_id: i64) -> sqlx::Result<bool> {
+pub async fn withdraw_rating(db: impl PgExecutor<'_>, platform_id: i64, user_id: UserId) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "update ratings set state = 'withdrawn', hold_rule = null where platform_id = $1 and user_id = $2 and state <> 'withdrawn'",
         platform_id,
-        user_id
+        user_id.0
     )
     .execute(db)
     .await?;
@@ -100,11 +101,17 @@ pub async fn withdraw_rating(db: impl PgExecutor<'_>, platform_id: i64, user_id:
 }
 
 /// Stores feedback; it waits for a moderator (labelled with the rule that fired, if any).
-pub async fn insert_feedback(db: impl PgExecutor<'_>, platform_id: i64, user_id: i64, body: &str, hold: Option<Hold>) -> sqlx::Result<i64> {
+pub async fn insert_feedback(
+    db: impl PgExecutor<'_>,
+    platform_id: i64,
+    user_id: UserId,
+    body: &str,
+    hold: Option<Hold>,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar!(
         "insert into feedback (platform_id, user_id, body, state, hold_rule) values ($1, $2, $3, 'pending', $4) returning id",
         platform_id,
-        user_id,
+        user_id.0,
         body,
         hold.map(Hold::as_str)
     )
@@ -216,13 +223,13 @@ pub async fn median_reply_hours(db: impl PgExecutor<'_>, platform_id: i64) -> sq
 
 /// Whether account `user_id` speaks for an enterprise of the platform: it is linked to one, or
 /// gave one's tax code when it registered (an enterprise account still waiting for approval).
-pub async fn speaks_for_platform(db: impl PgExecutor<'_>, platform_id: i64, user_id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar!(r#"select ndp_speaks_for_platform($2, $1) as "owns!""#, platform_id, user_id).fetch_one(db).await
+pub async fn speaks_for_platform(db: impl PgExecutor<'_>, platform_id: i64, user_id: UserId) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(r#"select ndp_speaks_for_platform($2, $1) as "owns!""#, platform_id, user_id.0).fetch_one(db).await
 }
 
 /// Files an appeal against the rejection of the author's own item; `None` when the item is not
 /// theirs or not rejected, `Some(false)` when an appeal already exists.
-pub async fn appeal(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, body: &str) -> sqlx::Result<Option<bool>> {
+pub async fn appeal(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: UserId, body: &str) -> sqlx::Result<Option<bool>> {
     let owner = if kind == ItemKind::Reply { "author_id" } else { "user_id" };
     let sql = format!("select moderator_id from {} where id = $1 and {owner} = $2 and state in ('rejected', 'hidden')", kind.table());
     let Some(first) = sqlx::query_scalar::<_, Option<i64>>(&sql).bind(id).bind(user_id).fetch_optional(&mut *tx).await? else {
@@ -271,7 +278,7 @@ pub struct OwnItem {
 }
 
 /// An account's ratings, feedback and questions, newest first.
-pub async fn own_items(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<OwnItem>> {
+pub async fn own_items(db: impl PgExecutor<'_>, user_id: UserId) -> sqlx::Result<Vec<OwnItem>> {
     sqlx::query_as!(
         OwnItem,
         r#"select kind as "kind!: ItemKind", id as "id!", platform_slug, platform_name, text, stars, state as "state!: ItemState",
@@ -290,7 +297,7 @@ pub async fn own_items(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<Ve
                     (select a.state from appeals a where a.target_type = 'question' and a.target_id = q.id), q.created_at
              from questions q left join platforms p on p.id = q.platform_id where q.user_id = $1) x
            order by created_at desc"#,
-        user_id
+        user_id.0
     )
     .fetch_all(db)
     .await
@@ -303,7 +310,7 @@ pub async fn reply(
     kind: ItemKind,
     id: i64,
     enterprise_id: i64,
-    author_id: i64,
+    author_id: UserId,
     body: &str,
     hold: Option<Hold>,
 ) -> sqlx::Result<Option<Option<i64>>> {

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod content;
 pub mod contributions;
 pub mod directory;
+pub mod ids;
 pub mod limits;
 pub mod moderation;
 pub mod outbox;

@@ -8,6 +8,7 @@
 use sqlx::{FromRow, PgConnection, PgExecutor, PgPool};
 use time::OffsetDateTime;
 
+use crate::db::ids::UserId;
 use crate::domain::moderation::{AppealState, Hold, ItemKind, ItemState, SHIPPED_TERMS};
 
 /// The moderation blocklist.
@@ -28,9 +29,10 @@ pub async fn seed_terms(db: &PgPool) -> sqlx::Result<()> {
 }
 
 /// Adds a term.
-pub async fn add_term(db: impl PgExecutor<'_>, term: &str, by: i64) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query!("insert into moderation_terms (term, added_by) values ($1, $2) on conflict do nothing", term, by).execute(db).await?;
+pub async fn add_term(db: impl PgExecutor<'_>, term: &str, by: UserId) -> sqlx::Result<bool> {
+    let done = sqlx::query!("insert into moderation_terms (term, added_by) values ($1, $2) on conflict do nothing", term, by.0)
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -93,7 +95,7 @@ fn item_select(kind: ItemKind, n: u8) -> String {
 /// a pending appeal, except their own (see [`decide`]); oldest first, optionally one kind only.
 pub async fn queue(
     db: impl PgExecutor<'_>,
-    moderator: i64,
+    moderator: UserId,
     only: Option<ItemKind>,
     platform: &str,
     rule: &str,
@@ -143,13 +145,13 @@ pub struct Item {
     /// Written.
     pub created_at: OffsetDateTime,
     /// The author.
-    pub author_id: Option<i64>,
+    pub author_id: Option<UserId>,
     /// The staff member looking may not decide it (their own item, appeal or enterprise).
     pub own: bool,
 }
 
 /// An item by kind and id, as `moderator` sees it.
-pub async fn item(db: impl PgExecutor<'_>, kind: ItemKind, id: i64, moderator: i64) -> sqlx::Result<Option<Item>> {
+pub async fn item(db: impl PgExecutor<'_>, kind: ItemKind, id: i64, moderator: UserId) -> sqlx::Result<Option<Item>> {
     let sql = format!("select * from ({}) x where x.id = $1", item_select(kind, 2));
     sqlx::query_as(&sql).bind(id).bind(moderator).fetch_optional(db).await
 }
@@ -168,7 +170,7 @@ pub struct AuthorHistory {
 }
 
 /// Counts of an author's items across all kinds.
-pub async fn author_history(db: impl PgExecutor<'_>, author_id: i64) -> sqlx::Result<AuthorHistory> {
+pub async fn author_history(db: impl PgExecutor<'_>, author_id: UserId) -> sqlx::Result<AuthorHistory> {
     sqlx::query_as!(
         AuthorHistory,
         r#"with items as (
@@ -180,7 +182,7 @@ pub async fn author_history(db: impl PgExecutor<'_>, author_id: i64) -> sqlx::Re
                   count(*) filter (where state = 'pending') as "pending!",
                   coalesce((select extract(day from now() - created_at)::bigint from users where id = $1), 0) as "account_days!"
            from items"#,
-        author_id
+        author_id.0
     )
     .fetch_one(db)
     .await
@@ -224,7 +226,7 @@ pub async fn decide(
     tx: &mut PgConnection,
     kind: ItemKind,
     id: i64,
-    moderator: i64,
+    moderator: UserId,
     decision: &Decision,
 ) -> sqlx::Result<Result<Option<String>, Refused>> {
     let lock = format!(
@@ -257,7 +259,7 @@ pub async fn decide(
         return Ok(Err(Refused::NotWaiting));
     }
     if let Some((_, Some(first_moderator))) = appeal
-        && first_moderator == moderator
+        && first_moderator == moderator.0
     {
         return Ok(Err(Refused::SameModerator));
     }
@@ -280,7 +282,7 @@ pub async fn decide(
         kind.as_str(),
         id,
         if published { "dismissed" } else { "upheld" },
-        moderator
+        moderator.0
     )
     .execute(&mut *tx)
     .await?;
@@ -290,7 +292,7 @@ pub async fn decide(
             "update appeals set state = $2, decided_by = $3, decided_at = now() where id = $1",
             appeal_id,
             outcome.as_str(),
-            moderator
+            moderator.0
         )
         .execute(&mut *tx)
         .await?;
@@ -310,7 +312,13 @@ pub enum FlagRefused {
 /// Records a flag by `user_id` (which the caller has checked is verified and a day old); returns
 /// whether it was new. When three people (as the SQL function `ndp_flaggers` counts them) have
 /// open flags on a published item, it is hidden until a moderator looks at it.
-pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, reason: &str) -> sqlx::Result<Result<bool, FlagRefused>> {
+pub async fn flag(
+    tx: &mut PgConnection,
+    kind: ItemKind,
+    id: i64,
+    user_id: UserId,
+    reason: &str,
+) -> sqlx::Result<Result<bool, FlagRefused>> {
     let lock = format!(
         "select t.state, {own} as own from {table} t where t.id = $1 for update of t",
         own = own_item(kind, 2),
@@ -326,7 +334,7 @@ pub async fn flag(tx: &mut PgConnection, kind: ItemKind, id: i64, user_id: i64, 
         "insert into flags (target_type, target_id, user_id, reason) values ($1, $2, $3, $4) on conflict do nothing",
         kind.as_str(),
         id,
-        user_id,
+        user_id.0,
         reason
     )
     .execute(&mut *tx)

@@ -5,6 +5,7 @@
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
+use crate::db::ids::UserId;
 use crate::domain::moderation::ItemState;
 
 /// A question as listed or shown.
@@ -23,7 +24,7 @@ pub struct Question {
     /// Its name.
     pub platform_name: Option<String>,
     /// The asker.
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     /// The asker's display name.
     pub author: Option<String>,
     /// Moderation state.
@@ -42,7 +43,7 @@ pub struct Question {
 pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Question>> {
     sqlx::query_as!(
         Question,
-        r#"select q.id, q.title, q.body, q.platform_id, p.slug as "platform_slug?", p.name as "platform_name?", q.user_id,
+        r#"select q.id, q.title, q.body, q.platform_id, p.slug as "platform_slug?", p.name as "platform_name?", q.user_id as "user_id: UserId",
                   u.display_name as "author?", q.state as "state: ItemState", q.accepted_answer_id, q.is_faq, q.created_at,
                   (select count(*) from answers a where a.question_id = q.id and a.state = 'published') as "answers!"
            from questions q left join platforms p on p.id = q.platform_id left join users u on u.id = q.user_id
@@ -58,7 +59,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<Quest
 pub async fn list(db: impl PgExecutor<'_>, platform_id: Option<i64>, faq_only: bool, limit: i64) -> sqlx::Result<Vec<Question>> {
     sqlx::query_as!(
         Question,
-        r#"select q.id, q.title, q.body, q.platform_id, p.slug as "platform_slug?", p.name as "platform_name?", q.user_id,
+        r#"select q.id, q.title, q.body, q.platform_id, p.slug as "platform_slug?", p.name as "platform_name?", q.user_id as "user_id: UserId",
                   u.display_name as "author?", q.state as "state: ItemState", q.accepted_answer_id, q.is_faq, q.created_at,
                   (select count(*) from answers a where a.question_id = q.id and a.state = 'published') as "answers!"
            from questions q left join platforms p on p.id = q.platform_id left join users u on u.id = q.user_id
@@ -73,16 +74,19 @@ pub async fn list(db: impl PgExecutor<'_>, platform_id: Option<i64>, faq_only: b
 }
 
 /// Questions the account asked in the last hour.
-pub async fn recent_questions(db: impl PgExecutor<'_>, user_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"select count(*) as "n!" from questions where user_id = $1 and created_at > now() - interval '1 hour'"#, user_id)
-        .fetch_one(db)
-        .await
+pub async fn recent_questions(db: impl PgExecutor<'_>, user_id: UserId) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "n!" from questions where user_id = $1 and created_at > now() - interval '1 hour'"#,
+        user_id.0
+    )
+    .fetch_one(db)
+    .await
 }
 
 /// Stores a question; it waits for a moderator.
 pub async fn ask(
     db: impl PgExecutor<'_>,
-    user_id: i64,
+    user_id: UserId,
     title: &str,
     body: &str,
     platform_id: Option<i64>,
@@ -93,7 +97,7 @@ pub async fn ask(
         title,
         body,
         platform_id,
-        user_id,
+        user_id.0,
         hold
     )
     .fetch_one(db)
@@ -135,7 +139,7 @@ pub async fn answers(db: impl PgExecutor<'_>, question_id: i64) -> sqlx::Result<
 pub async fn answer(
     db: impl PgExecutor<'_>,
     question_id: i64,
-    user_id: i64,
+    user_id: UserId,
     enterprise_id: Option<i64>,
     body: &str,
     published: bool,
@@ -147,7 +151,7 @@ pub async fn answer(
                    case when $5 then $2::bigint end, case when $5 then now() end)
            returning id"#,
         question_id,
-        user_id,
+        user_id.0,
         enterprise_id,
         body,
         published,
@@ -158,14 +162,14 @@ pub async fn answer(
 }
 
 /// The asker marks a published answer of their question as the one that helped.
-pub async fn accept(db: impl PgExecutor<'_>, question_id: i64, answer_id: i64, user_id: i64) -> sqlx::Result<bool> {
+pub async fn accept(db: impl PgExecutor<'_>, question_id: i64, answer_id: i64, user_id: UserId) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"update questions set accepted_answer_id = $2
            where id = $1 and user_id = $3
              and exists (select 1 from answers a where a.id = $2 and a.question_id = $1 and a.state = 'published')"#,
         question_id,
         answer_id,
-        user_id
+        user_id.0
     )
     .execute(db)
     .await?;

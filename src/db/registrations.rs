@@ -4,17 +4,18 @@
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::db::ids::UserId;
 use crate::domain::listing::RevisionState;
 use crate::domain::registration::Dossier;
 
 /// Files a registration for review.
-pub async fn create(db: impl PgExecutor<'_>, enterprise_id: i64, author_id: i64, dossier: &Dossier) -> sqlx::Result<i64> {
+pub async fn create(db: impl PgExecutor<'_>, enterprise_id: i64, author_id: UserId, dossier: &Dossier) -> sqlx::Result<i64> {
     let proposed = serde_json::to_value(dossier).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query_scalar!(
         r#"insert into revisions (platform_id, enterprise_id, author_id, proposed, state, submitted_at)
            values (null, $1, $2, $3, 'submitted', now()) returning id"#,
         enterprise_id,
-        author_id,
+        author_id.0,
         proposed
     )
     .fetch_one(db)
@@ -55,7 +56,7 @@ pub async fn of_enterprise(db: impl PgExecutor<'_>, enterprise_id: i64) -> sqlx:
 /// Accepts a submitted registration: creates the platform (status "registered") linked to the
 /// enterprise as its developer. Returns the new slug, or `None` when the revision is not a
 /// submitted registration.
-pub async fn accept(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::Result<Option<String>> {
+pub async fn accept(tx: &mut PgConnection, id: i64, reviewer_id: UserId) -> sqlx::Result<Option<String>> {
     if crate::db::revisions::conflicted(&mut *tx, id, reviewer_id).await? {
         return Ok(None);
     }
@@ -101,7 +102,7 @@ pub async fn accept(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::R
         "update revisions set platform_id = $2, state = 'approved', previous = '{}'::jsonb, reviewer_id = $3, decided_at = now() where id = $1",
         id,
         platform_id,
-        reviewer_id
+        reviewer_id.0
     )
     .execute(&mut *tx)
     .await?;

@@ -4,6 +4,8 @@
 use sqlx::PgExecutor;
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
+use crate::db::ids::UserId;
+
 /// Vietnam's time zone (no daylight saving).
 pub const VIETNAM: UtcOffset = match UtcOffset::from_hms(7, 0, 0) {
     Ok(offset) => offset,
@@ -115,7 +117,7 @@ pub async fn submit(
     enterprise_id: i64,
     period: Date,
     figures: &Figures,
-    user_id: i64,
+    user_id: UserId,
     now: OffsetDateTime,
 ) -> sqlx::Result<bool> {
     let late = now > deadline(period);
@@ -136,7 +138,7 @@ pub async fn submit(
         figures.monthly_active_users,
         figures.transactions,
         figures.notes,
-        user_id,
+        user_id.0,
         now,
         late
     )

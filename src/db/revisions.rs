@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 
+use crate::db::ids::UserId;
 use crate::domain::listing::{Listing, RevisionState};
 
 /// A platform as its owners see it in their area.
@@ -240,7 +241,7 @@ pub async fn save(
     tx: &mut PgConnection,
     platform_id: i64,
     enterprise_id: i64,
-    author_id: i64,
+    author_id: UserId,
     base: &FormBase,
     proposed: &Listing,
     submit: bool,
@@ -262,7 +263,7 @@ pub async fn save(
                    where id = $1 returning id"#,
                 r.id,
                 proposed,
-                author_id,
+                author_id.0,
                 state.as_str()
             )
             .fetch_one(&mut *tx)
@@ -275,7 +276,7 @@ pub async fn save(
                    values ($1, $2, $3, $4, $5, $6, case when $6 = 'submitted' then now() end) returning id"#,
                 platform_id,
                 enterprise_id,
-                author_id,
+                author_id.0,
                 current,
                 proposed,
                 state.as_str()
@@ -316,7 +317,7 @@ pub struct QueueItem {
 }
 
 /// Submitted revisions that `reviewer` may decide (see [`conflicted`]), oldest first.
-pub async fn queue(db: impl PgExecutor<'_>, reviewer: i64) -> sqlx::Result<Vec<QueueItem>> {
+pub async fn queue(db: impl PgExecutor<'_>, reviewer: UserId) -> sqlx::Result<Vec<QueueItem>> {
     sqlx::query_as!(
         QueueItem,
         r#"select r.id, p.slug as "platform_slug?", coalesce(p.name, r.proposed->>'name', '') as "name!", e.name as "enterprise_name?",
@@ -327,7 +328,7 @@ pub async fn queue(db: impl PgExecutor<'_>, reviewer: i64) -> sqlx::Result<Vec<Q
            where r.state = 'submitted' and r.author_id is distinct from $1
              and not coalesce(ndp_speaks_for($1, r.enterprise_id), false)
            order by r.submitted_at"#,
-        reviewer
+        reviewer.0
     )
     .fetch_all(db)
     .await
@@ -357,12 +358,12 @@ pub enum DecideRefused {
 
 /// Whether `reviewer` may not decide revision `id`: they wrote it, or speak for its enterprise
 /// (`ndp_speaks_for`).
-pub async fn conflicted(db: impl PgExecutor<'_>, id: i64, reviewer: i64) -> sqlx::Result<bool> {
+pub async fn conflicted(db: impl PgExecutor<'_>, id: i64, reviewer: UserId) -> sqlx::Result<bool> {
     let own = sqlx::query_scalar!(
         r#"select (coalesce(author_id = $2, false) or coalesce(ndp_speaks_for($2, enterprise_id), false)) as "own!"
            from revisions where id = $1"#,
         id,
-        reviewer
+        reviewer.0
     )
     .fetch_optional(db)
     .await?;
@@ -371,7 +372,7 @@ pub async fn conflicted(db: impl PgExecutor<'_>, id: i64, reviewer: i64) -> sqlx
 
 /// Approves a submitted listing revision: publishes it, keeps the replaced values. Returns the
 /// platform id.
-pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::Result<Result<i64, DecideRefused>> {
+pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: UserId) -> sqlx::Result<Result<i64, DecideRefused>> {
     let Some(revision) = sqlx::query_as!(
         Revision,
         r#"select id, platform_id, enterprise_id, author_id, base_updated_at, proposed, previous, state as "state: RevisionState", reject_reason,
@@ -400,7 +401,7 @@ pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::
         "update revisions set state = 'approved', previous = $2, reviewer_id = $3, decided_at = now() where id = $1",
         id,
         previous,
-        reviewer_id
+        reviewer_id.0
     )
     .execute(&mut *tx)
     .await?;
@@ -408,7 +409,7 @@ pub async fn approve(tx: &mut PgConnection, id: i64, reviewer_id: i64) -> sqlx::
 }
 
 /// Rejects a submitted revision with a reason the enterprise sees.
-pub async fn reject(tx: &mut PgConnection, id: i64, reviewer_id: i64, reason: &str) -> sqlx::Result<Result<(), DecideRefused>> {
+pub async fn reject(tx: &mut PgConnection, id: i64, reviewer_id: UserId, reason: &str) -> sqlx::Result<Result<(), DecideRefused>> {
     if conflicted(&mut *tx, id, reviewer_id).await? {
         return Ok(Err(DecideRefused::OwnItem));
     }
@@ -416,7 +417,7 @@ pub async fn reject(tx: &mut PgConnection, id: i64, reviewer_id: i64, reason: &s
         r#"update revisions set state = 'rejected', reject_reason = $3, reviewer_id = $2, decided_at = now()
            where id = $1 and state = 'submitted'"#,
         id,
-        reviewer_id,
+        reviewer_id.0,
         reason
     )
     .execute(&mut *tx)

@@ -3,13 +3,14 @@
 use sqlx::PgExecutor;
 use time::OffsetDateTime;
 
+use crate::db::ids::UserId;
 use crate::domain::account::{Role, Status};
 
 /// An account as stored (the password hash and sealed TOTP secret included: never shown).
 #[derive(Debug, Clone)]
 pub struct UserRow {
     /// Id.
-    pub id: i64,
+    pub id: UserId,
     /// Email address.
     pub email: String,
     /// Name shown beside contributions.
@@ -45,14 +46,14 @@ pub struct UserRow {
 }
 
 /// The account with `id`.
-pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserRow>> {
+pub async fn find(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
-        r#"select id, email, display_name, password_hash, role as "role: Role", status as "status: Status", locale, email_verified_at, enterprise_id,
+        r#"select id as "id: UserId", email, display_name, password_hash, role as "role: Role", status as "status: Status", locale, email_verified_at, enterprise_id,
                   requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
                   created_at, last_login_at, sessions_valid_after
            from users where id = $1"#,
-        id
+        id.0
     )
     .fetch_optional(db)
     .await
@@ -62,7 +63,7 @@ pub async fn find(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<Option<UserR
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as!(
         UserRow,
-        r#"select id, email, display_name, password_hash, role as "role: Role", status as "status: Status", locale, email_verified_at, enterprise_id,
+        r#"select id as "id: UserId", email, display_name, password_hash, role as "role: Role", status as "status: Status", locale, email_verified_at, enterprise_id,
                   requested_enterprise_name, requested_tax_code, totp_secret, totp_enabled_at, totp_last_step,
                   created_at, last_login_at, sessions_valid_after
            from users where lower(email) = lower($1)"#,
@@ -100,13 +101,13 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts an account; `None` when the email is taken.
-pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result<Option<i64>> {
+pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result<Option<UserId>> {
     sqlx::query_scalar!(
         r#"insert into users (email, display_name, password_hash, role, status, locale, requested_enterprise_name,
                               requested_tax_code, email_verified_at, enterprise_id, registered_addr)
            values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9 then now() end, $10, $11::text::inet)
            on conflict ((lower(email))) do nothing
-           returning id"#,
+           returning id as "id: UserId""#,
         user.email,
         user.display_name,
         user.password_hash,
@@ -124,23 +125,23 @@ pub async fn insert(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> sqlx::Result
 }
 
 /// Records a successful sign-in.
-pub async fn record_login(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query!("update users set last_login_at = now() where id = $1", id).execute(db).await.map(drop)
+pub async fn record_login(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<()> {
+    sqlx::query!("update users set last_login_at = now() where id = $1", id.0).execute(db).await.map(drop)
 }
 
 /// Replaces the password hash and ends every sign-in made before now.
-pub async fn set_password(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<()> {
-    sqlx::query!("update users set password_hash = $2, sessions_valid_after = now() where id = $1", id, hash).execute(db).await.map(drop)
+pub async fn set_password(db: impl PgExecutor<'_>, id: UserId, hash: &str) -> sqlx::Result<()> {
+    sqlx::query!("update users set password_hash = $2, sessions_valid_after = now() where id = $1", id.0, hash).execute(db).await.map(drop)
 }
 
 /// Marks `email` verified for the account, if it is still the account's address (citizen
 /// accounts become active; enterprise accounts stay pending). Returns whether it was.
-pub async fn mark_verified(db: impl PgExecutor<'_>, id: i64, email: &str) -> sqlx::Result<bool> {
+pub async fn mark_verified(db: impl PgExecutor<'_>, id: UserId, email: &str) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"update users set email_verified_at = coalesce(email_verified_at, now()),
                   status = case when status = 'pending' and role <> 'enterprise' then 'active' else status end
            where id = $1 and lower(email) = lower($2)"#,
-        id,
+        id.0,
         email
     )
     .execute(db)
@@ -150,27 +151,27 @@ pub async fn mark_verified(db: impl PgExecutor<'_>, id: i64, email: &str) -> sql
 
 /// Changes the email; the new address must be verified again, and every link mailed before
 /// (to the old address) is used up.
-pub async fn set_email(tx: &mut sqlx::PgConnection, id: i64, email: &str) -> sqlx::Result<bool> {
+pub async fn set_email(tx: &mut sqlx::PgConnection, id: UserId, email: &str) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"update users set email = $2, email_verified_at = null
            where id = $1 and not exists (select 1 from users o where lower(o.email) = lower($2) and o.id <> $1)"#,
-        id,
+        id.0,
         email
     )
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 1 {
-        sqlx::query!("update email_tokens set used_at = now() where user_id = $1 and used_at is null", id).execute(&mut *tx).await?;
+        sqlx::query!("update email_tokens set used_at = now() where user_id = $1 and used_at is null", id.0).execute(&mut *tx).await?;
     }
     Ok(done.rows_affected() == 1)
 }
 
 /// Switches TOTP on with the sealed secret, at `step` (the step of the code that proved the app
 /// works); false when it was already on.
-pub async fn enable_totp(db: impl PgExecutor<'_>, id: i64, sealed: &str, step: i64) -> sqlx::Result<bool> {
+pub async fn enable_totp(db: impl PgExecutor<'_>, id: UserId, sealed: &str, step: i64) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3 where id = $1 and totp_enabled_at is null",
-        id,
+        id.0,
         sealed,
         step
     )
@@ -181,32 +182,33 @@ pub async fn enable_totp(db: impl PgExecutor<'_>, id: i64, sealed: &str, step: i
 
 /// Accepts a TOTP step once: false when this or a later step was already used (concurrent replays
 /// race on the row, and only one wins).
-pub async fn accept_totp_step(db: impl PgExecutor<'_>, id: i64, step: i64) -> sqlx::Result<bool> {
+pub async fn accept_totp_step(db: impl PgExecutor<'_>, id: UserId, step: i64) -> sqlx::Result<bool> {
     let done =
-        sqlx::query!("update users set totp_last_step = $2 where id = $1 and (totp_last_step is null or totp_last_step < $2)", id, step)
+        sqlx::query!("update users set totp_last_step = $2 where id = $1 and (totp_last_step is null or totp_last_step < $2)", id.0, step)
             .execute(db)
             .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Switches TOTP off and drops the recovery codes.
-pub async fn disable_totp(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
-    sqlx::query!("update users set totp_secret = null, totp_enabled_at = null, totp_last_step = null where id = $1", id)
+pub async fn disable_totp(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<()> {
+    sqlx::query!("update users set totp_secret = null, totp_enabled_at = null, totp_last_step = null where id = $1", id.0)
         .execute(db)
         .await
         .map(drop)
 }
 
 /// Every stored (sealed) TOTP secret, by account.
-pub async fn totp_secrets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
-    let rows =
-        sqlx::query!(r#"select id, totp_secret as "secret!" from users where totp_secret is not null order by id"#).fetch_all(db).await?;
+pub async fn totp_secrets(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<(UserId, String)>> {
+    let rows = sqlx::query!(r#"select id as "id: UserId", totp_secret as "secret!" from users where totp_secret is not null order by id"#)
+        .fetch_all(db)
+        .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.secret)).collect())
 }
 
 /// Stores an account's TOTP secret sealed with another key.
-pub async fn replace_totp_secret(db: impl PgExecutor<'_>, id: i64, sealed: &str) -> sqlx::Result<()> {
-    sqlx::query!("update users set totp_secret = $2 where id = $1 and totp_secret is not null", id, sealed).execute(db).await.map(drop)
+pub async fn replace_totp_secret(db: impl PgExecutor<'_>, id: UserId, sealed: &str) -> sqlx::Result<()> {
+    sqlx::query!("update users set totp_secret = $2 where id = $1 and totp_secret is not null", id.0, sealed).execute(db).await.map(drop)
 }
 
 /// Removes every account's recovery codes; returns how many there were.
@@ -215,26 +217,29 @@ pub async fn remove_all_recovery_codes(db: impl PgExecutor<'_>) -> sqlx::Result<
 }
 
 /// Replaces the recovery codes with new ones (stored hashed).
-pub async fn replace_recovery_codes(tx: &mut sqlx::PgConnection, id: i64, hashes: &[String]) -> sqlx::Result<()> {
-    sqlx::query!("delete from user_recovery_codes where user_id = $1", id).execute(&mut *tx).await?;
-    sqlx::query!("insert into user_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])", id, hashes)
+pub async fn replace_recovery_codes(tx: &mut sqlx::PgConnection, id: UserId, hashes: &[String]) -> sqlx::Result<()> {
+    sqlx::query!("delete from user_recovery_codes where user_id = $1", id.0).execute(&mut *tx).await?;
+    sqlx::query!("insert into user_recovery_codes (user_id, code_hash) select $1, unnest($2::text[])", id.0, hashes)
         .execute(&mut *tx)
         .await
         .map(drop)
 }
 
 /// Uses a recovery code once.
-pub async fn use_recovery_code(db: impl PgExecutor<'_>, id: i64, hash: &str) -> sqlx::Result<bool> {
-    let done =
-        sqlx::query!("update user_recovery_codes set used_at = now() where user_id = $1 and code_hash = $2 and used_at is null", id, hash)
-            .execute(db)
-            .await?;
+pub async fn use_recovery_code(db: impl PgExecutor<'_>, id: UserId, hash: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update user_recovery_codes set used_at = now() where user_id = $1 and code_hash = $2 and used_at is null",
+        id.0,
+        hash
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// How many unused recovery codes the account has.
-pub async fn recovery_codes_left(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar!(r#"select count(*) as "n!" from user_recovery_codes where user_id = $1 and used_at is null"#, id)
+pub async fn recovery_codes_left(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"select count(*) as "n!" from user_recovery_codes where user_id = $1 and used_at is null"#, id.0)
         .fetch_one(db)
         .await
 }
@@ -242,7 +247,7 @@ pub async fn recovery_codes_left(db: impl PgExecutor<'_>, id: i64) -> sqlx::Resu
 /// Creates a one-time email token (stored hashed) valid for `ttl`, for the address it is mailed to.
 pub async fn create_token(
     db: impl PgExecutor<'_>,
-    user_id: i64,
+    user_id: UserId,
     purpose: &str,
     hash: &str,
     email: &str,
@@ -251,7 +256,7 @@ pub async fn create_token(
     let expires = OffsetDateTime::now_utc() + ttl;
     sqlx::query!(
         "insert into email_tokens (user_id, purpose, token_hash, email, expires_at) values ($1, $2, $3, $4, $5)",
-        user_id,
+        user_id.0,
         purpose,
         hash,
         email,
@@ -266,7 +271,7 @@ pub async fn create_token(
 #[derive(Debug, Clone)]
 pub struct UsedToken {
     /// The account.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The address the link was mailed to.
     pub email: String,
 }
@@ -281,7 +286,7 @@ pub async fn consume_token(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -
            from users u
            where t.token_hash = $2 and t.purpose = $1 and t.used_at is null and t.expires_at > now()
              and u.id = t.user_id and lower(u.email) = lower(t.email)
-           returning t.user_id, t.email as "email!""#,
+           returning t.user_id as "user_id: UserId", t.email as "email!""#,
         purpose,
         hash
     )
@@ -303,8 +308,8 @@ pub async fn token_is_live(db: impl PgExecutor<'_>, purpose: &str, hash: &str) -
 }
 
 /// Invalidates the account's unused tokens of one purpose (after a password change, say).
-pub async fn revoke_tokens(db: impl PgExecutor<'_>, user_id: i64, purpose: &str) -> sqlx::Result<()> {
-    sqlx::query!("update email_tokens set used_at = now() where user_id = $1 and purpose = $2 and used_at is null", user_id, purpose)
+pub async fn revoke_tokens(db: impl PgExecutor<'_>, user_id: UserId, purpose: &str) -> sqlx::Result<()> {
+    sqlx::query!("update email_tokens set used_at = now() where user_id = $1 and purpose = $2 and used_at is null", user_id.0, purpose)
         .execute(db)
         .await
         .map(drop)
@@ -335,7 +340,7 @@ pub async fn sweep(db: &sqlx::PgPool) -> sqlx::Result<u64> {
 
 /// Everything the portal holds about an account and its contributions, as one JSON document
 /// (password hash, TOTP secret and recovery codes left out: they are secrets, not data about the person).
-pub async fn export(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<serde_json::Value> {
+pub async fn export(db: impl PgExecutor<'_>, id: UserId) -> sqlx::Result<serde_json::Value> {
     sqlx::query_scalar!(
         r#"select jsonb_build_object(
              'account', (select to_jsonb(u) - 'password_hash' - 'totp_secret' - 'totp_last_step' from users u where u.id = $1),
@@ -351,25 +356,25 @@ pub async fn export(db: impl PgExecutor<'_>, id: i64) -> sqlx::Result<serde_json
              'sign_in_and_account_events', coalesce((select jsonb_agg(jsonb_build_object('at', e.occurred_at, 'action', e.action, 'address', host(e.client_addr)) order by e.id)
                                   from audit_events e where e.actor_id = $1), '[]')
            ) as "doc!""#,
-        id
+        id.0
     )
     .fetch_one(db)
     .await
 }
 
 /// Erases an account's personal data; its contributions stay, attributed to an anonymous account.
-pub async fn erase(tx: &mut sqlx::PgConnection, id: i64) -> sqlx::Result<()> {
+pub async fn erase(tx: &mut sqlx::PgConnection, id: UserId) -> sqlx::Result<()> {
     sqlx::query!(
         r#"update users set email = 'deleted-' || id || '@invalid.invalid', display_name = 'Tài khoản đã xoá',
                   password_hash = '!', status = 'deleted', totp_secret = null, totp_enabled_at = null, totp_last_step = null,
                   requested_enterprise_name = null, requested_tax_code = null, email_verified_at = null, last_login_at = null
            where id = $1"#,
-        id
+        id.0
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!("delete from email_tokens where user_id = $1", id).execute(&mut *tx).await?;
-    sqlx::query!("delete from user_recovery_codes where user_id = $1", id).execute(&mut *tx).await?;
+    sqlx::query!("delete from email_tokens where user_id = $1", id.0).execute(&mut *tx).await?;
+    sqlx::query!("delete from user_recovery_codes where user_id = $1", id.0).execute(&mut *tx).await?;
     Ok(())
 }
 
@@ -377,7 +382,7 @@ pub async fn erase(tx: &mut sqlx::PgConnection, id: i64) -> sqlx::Result<()> {
 #[derive(Debug, Clone)]
 pub struct Listed {
     /// Id.
-    pub id: i64,
+    pub id: UserId,
     /// Email.
     pub email: String,
     /// Name.
@@ -404,7 +409,7 @@ pub struct Listed {
 pub async fn pending_enterprise_accounts(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<Listed>> {
     sqlx::query_as!(
         Listed,
-        r#"select u.id, u.email, u.display_name, u.role as "role: Role", u.status as "status: Status", u.email_verified_at, u.requested_enterprise_name,
+        r#"select u.id as "id: UserId", u.email, u.display_name, u.role as "role: Role", u.status as "status: Status", u.email_verified_at, u.requested_enterprise_name,
                   u.requested_tax_code, null::text as enterprise_name,
                   (select e.slug from enterprises e where e.tax_code = u.requested_tax_code) as matching_enterprise, u.created_at
            from users u where u.role = 'enterprise' and u.status = 'pending'
@@ -418,7 +423,7 @@ pub async fn pending_enterprise_accounts(db: impl PgExecutor<'_>) -> sqlx::Resul
 pub async fn list(db: impl PgExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<Vec<Listed>> {
     sqlx::query_as!(
         Listed,
-        r#"select u.id, u.email, u.display_name, u.role as "role: Role", u.status as "status: Status", u.email_verified_at, u.requested_enterprise_name,
+        r#"select u.id as "id: UserId", u.email, u.display_name, u.role as "role: Role", u.status as "status: Status", u.email_verified_at, u.requested_enterprise_name,
                   u.requested_tax_code, e.name as "enterprise_name?", null::text as matching_enterprise, u.created_at
            from users u left join enterprises e on e.id = u.enterprise_id
            where $1 = '' or strpos(lower(u.email), lower($1)) > 0 or strpos(lower(u.display_name), lower($1)) > 0
@@ -431,12 +436,12 @@ pub async fn list(db: impl PgExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<
 }
 
 /// Changes an account's role (an enterprise link is dropped when the role is no longer enterprise).
-pub async fn set_role(db: impl PgExecutor<'_>, id: i64, role: Role) -> sqlx::Result<()> {
+pub async fn set_role(db: impl PgExecutor<'_>, id: UserId, role: Role) -> sqlx::Result<()> {
     sqlx::query!(
         r#"update users set role = $2, enterprise_id = case when $2 = 'enterprise' then enterprise_id end,
                   status = case when status = 'pending' and $2 <> 'enterprise' and email_verified_at is not null then 'active' else status end
            where id = $1"#,
-        id,
+        id.0,
         role.as_str()
     )
     .execute(db)
@@ -445,20 +450,20 @@ pub async fn set_role(db: impl PgExecutor<'_>, id: i64, role: Role) -> sqlx::Res
 }
 
 /// Sets an account's status.
-pub async fn set_status(db: impl PgExecutor<'_>, id: i64, status: Status) -> sqlx::Result<()> {
-    sqlx::query!("update users set status = $2 where id = $1", id, status.as_str()).execute(db).await.map(drop)
+pub async fn set_status(db: impl PgExecutor<'_>, id: UserId, status: Status) -> sqlx::Result<()> {
+    sqlx::query!("update users set status = $2 where id = $1", id.0, status.as_str()).execute(db).await.map(drop)
 }
 
 /// Approves a pending enterprise account, linking it to an enterprise; never by a staff member
 /// who speaks for that enterprise (`ndp_speaks_for`).
-pub async fn approve_enterprise(db: impl PgExecutor<'_>, id: i64, enterprise_id: i64, approver: i64) -> sqlx::Result<bool> {
+pub async fn approve_enterprise(db: impl PgExecutor<'_>, id: UserId, enterprise_id: i64, approver: UserId) -> sqlx::Result<bool> {
     let done = sqlx::query!(
         r#"update users set enterprise_id = $2, status = 'active', approved_by = $3, approved_at = now()
            where id = $1 and role = 'enterprise' and status = 'pending' and id <> $3
              and not coalesce(ndp_speaks_for($3, $2), false)"#,
-        id,
+        id.0,
         enterprise_id,
-        approver
+        approver.0
     )
     .execute(db)
     .await?;

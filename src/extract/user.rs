@@ -8,6 +8,7 @@ use tower_sessions::Session;
 
 use crate::auth::AuthSession;
 use crate::db::audit::Actor;
+use crate::db::ids::UserId;
 use crate::db::users::{self, UserRow};
 use crate::domain::account::{Role, Status};
 use crate::error::AppError;
@@ -31,7 +32,7 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     /// The account id.
-    pub fn id(&self) -> i64 {
+    pub fn id(&self) -> UserId {
         self.row.id
     }
 

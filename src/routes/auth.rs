@@ -15,6 +15,7 @@ use tower_sessions::Session;
 use crate::auth::session::{PendingSecondFactor, set_flash};
 use crate::auth::{AuthSession, password, token, totp};
 use crate::db::audit::{self, Actor, Event};
+use crate::db::ids::UserId;
 use crate::db::outbox::{self, Mail};
 use crate::db::users::{self, NewUser};
 use crate::domain::account::{Email, Role, Status, TaxCode, check_new_password, parse_display_name};
@@ -181,7 +182,7 @@ impl RegisterForm {
 
 /// A new account's first verification link (always sent, and counted: no one can keep it away)
 /// and its audit event.
-async fn welcome(tx: &mut sqlx::PgConnection, id: i64, request: &AccountRequest, lang: crate::i18n::Lang, site: &str) -> AppResult<()> {
+async fn welcome(tx: &mut sqlx::PgConnection, id: UserId, request: &AccountRequest, lang: crate::i18n::Lang, site: &str) -> AppResult<()> {
     let email = request.email.as_str();
     recipient_allowed(&mut *tx, email).await?;
     queue_verification(tx, id, email, lang, site).await?;
@@ -194,7 +195,7 @@ async fn welcome(tx: &mut sqlx::PgConnection, id: i64, request: &AccountRequest,
 /// Queues the mail with a one-time link that verifies `email` for account `user_id`.
 pub async fn queue_verification(
     tx: &mut sqlx::PgConnection,
-    user_id: i64,
+    user_id: UserId,
     email: &str,
     lang: crate::i18n::Lang,
     site: &str,
@@ -212,7 +213,13 @@ pub async fn queue_exists_notice(tx: &mut sqlx::PgConnection, email: &str, lang:
 
 /// A one-time link's secret for `user_id`, valid for `ttl`, usable only while the account's
 /// address is still `email` (the one the link is mailed to).
-async fn issue_token(tx: &mut sqlx::PgConnection, user_id: i64, purpose: &str, email: &str, ttl: time::Duration) -> sqlx::Result<String> {
+async fn issue_token(
+    tx: &mut sqlx::PgConnection,
+    user_id: UserId,
+    purpose: &str,
+    email: &str,
+    ttl: time::Duration,
+) -> sqlx::Result<String> {
     let secret = token::random_token();
     users::create_token(&mut *tx, user_id, purpose, &token::digest(&secret), email, ttl).await?;
     Ok(secret)

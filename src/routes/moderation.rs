@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event};
 use crate::db::contributions::{self, AboutUs};
+use crate::db::ids::UserId;
 use crate::db::moderation::{self, AuthorHistory, Decision, Flagger, Item, MonthReport, Refused};
 use crate::domain::moderation::{ItemKind, REASONS, redact_personal_data};
 use crate::error::{AppError, AppResult};
@@ -86,7 +87,7 @@ impl ItemPage {
 async fn item_page(
     state: &AppState,
     layout: Layout,
-    moderator: i64,
+    moderator: UserId,
     kind: ItemKind,
     id: i64,
     error: Option<&'static str>,

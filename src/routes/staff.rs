@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::auth::session::set_flash;
 use crate::db::audit::{self, Event, EventRow};
+use crate::db::ids::UserId;
 use crate::db::outbox::{self, Mail};
 use crate::db::registrations;
 use crate::db::reports::{self, Missing, Report, VIETNAM};
@@ -258,7 +259,7 @@ pub async fn approve_enterprise_account(
     PageCtx(layout): PageCtx,
     State(state): State<AppState>,
     Moderator(staff): Moderator,
-    Path(user_id): Path<i64>,
+    Path(user_id): Path<UserId>,
     Form(form): Form<ApproveAccountForm>,
 ) -> AppResult<Response> {
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
@@ -294,7 +295,7 @@ pub async fn approve_enterprise_account(
 pub async fn reject_enterprise_account(
     State(state): State<AppState>,
     Moderator(staff): Moderator,
-    Path(user_id): Path<i64>,
+    Path(user_id): Path<UserId>,
 ) -> AppResult<Response> {
     let account = users::find(&state.pool, user_id).await?.ok_or(AppError::NotFound)?;
     if account.role != Role::Enterprise || account.status != Status::Pending {
@@ -318,7 +319,7 @@ pub struct UsersPage {
     layout: Layout,
     q: String,
     users: Vec<Listed>,
-    me: i64,
+    me: UserId,
 }
 
 impl UsersPage {
@@ -355,7 +356,7 @@ pub struct RoleForm {
 pub async fn set_user_role(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Path(user_id): Path<i64>,
+    Path(user_id): Path<UserId>,
     Form(form): Form<RoleForm>,
 ) -> AppResult<Response> {
     let role = Role::parse(&form.role).ok_or(AppError::BadRequest("role"))?;
@@ -384,7 +385,7 @@ pub struct StatusForm {
 pub async fn set_user_status(
     State(state): State<AppState>,
     Admin(admin): Admin,
-    Path(user_id): Path<i64>,
+    Path(user_id): Path<UserId>,
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
     let status =
